@@ -1,0 +1,290 @@
+"""DynamoDB repositories (PynamoDB). Each method is one AWS call unless its docstring says otherwise."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.models import (
+    ALL_MODELS,
+    ApiKeyModel,
+    ClaimEventModel,
+    ClaimModel,
+    IdempotencyModel,
+    SurveyorModel,
+)
+from chalicelib.adapters.resources import IDEMPOTENCY_TTL_DAYS
+from chalicelib.domain.claim import (
+    Channel,
+    Claim,
+    ClaimEvent,
+    ClaimStatus,
+    ClaimSubmission,
+    Location,
+    Segment,
+    iso,
+)
+from chalicelib.domain.errors import ConcurrentUpdate, TemporarilyUnavailable
+from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
+from chalicelib.services.ports import AssignOutcome, IdempotencyRecord, NewClaim, PartnerIdentity
+
+_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+              "InternalServerError", "ServiceUnavailable"}
+_TRANSACTION_RETRIES = 4
+_RECONCILE_DAYS = 14
+
+
+def configure(region: str, connect_timeout: float, read_timeout: float, max_attempts: int) -> None:
+    """Set client limits on every model before its first call (PynamoDB reads Meta lazily)."""
+    for model in ALL_MODELS:
+        model.Meta.region = region
+        model.Meta.connect_timeout_seconds = connect_timeout
+        model.Meta.read_timeout_seconds = read_timeout
+        model.Meta.max_retry_attempts = max(0, max_attempts - 1)
+
+
+def _parse_ts(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def claim_to_model(claim: Claim) -> ClaimModel:
+    sub = claim.submission
+    return ClaimModel(
+        claim.claim_id,
+        owner=claim.owner,
+        channel=sub.channel.value,
+        status=claim.status.value,
+        version=claim.version,
+        event_seq=claim.event_seq,
+        received_at=iso(claim.received_at),
+        updated_at=iso(claim.updated_at),
+        unscored_day=(iso(claim.received_at)[:10] if claim.status is ClaimStatus.RECEIVED else None),
+        idempotency_key=claim.idempotency_key,
+        correlation_id=claim.correlation_id,
+        external_ref=sub.external_ref,
+        policy_number=sub.policy_number,
+        order_id=sub.order_id,
+        claimant_name=sub.claimant_name,
+        claimant_phone=sub.claimant_phone,
+        plate=sub.plate,
+        loss_type=sub.loss_type,
+        occurred_at=sub.occurred_at.isoformat(),
+        description=sub.description,
+        region_code=sub.location.region_code,
+        address=sub.location.address,
+        lat=sub.location.lat,
+        lon=sub.location.lon,
+        amount=str(sub.amount),
+        currency=sub.currency,
+        segment=claim.segment.value if claim.segment else None,
+        score=claim.score,
+        score_reasons=list(claim.score_reasons) or None,
+        surveyor_id=claim.surveyor_id,
+    )
+
+
+def claim_from_model(m: ClaimModel) -> Claim:
+    sub = ClaimSubmission(
+        channel=Channel(m.channel),
+        loss_type=m.loss_type,
+        occurred_at=datetime.fromisoformat(m.occurred_at),
+        description=m.description,
+        location=Location(m.region_code, m.address, m.lat, m.lon),
+        amount=Decimal(m.amount),
+        currency=m.currency,
+        claimant_name=m.claimant_name,
+        claimant_phone=m.claimant_phone,
+        policy_number=m.policy_number,
+        order_id=m.order_id,
+        plate=m.plate,
+        external_ref=m.external_ref,
+    )
+    return Claim(
+        claim_id=m.claim_id,
+        owner=m.owner,
+        submission=sub,
+        status=ClaimStatus(m.status),
+        received_at=_parse_ts(m.received_at),
+        updated_at=_parse_ts(m.updated_at),
+        version=int(m.version),
+        event_seq=int(m.event_seq),
+        idempotency_key=m.idempotency_key,
+        correlation_id=m.correlation_id,
+        segment=Segment(m.segment) if m.segment else None,
+        score=int(m.score) if m.score is not None else None,
+        score_reasons=tuple(m.score_reasons or ()),
+        surveyor_id=m.surveyor_id,
+    )
+
+
+def event_to_model(e: ClaimEvent) -> ClaimEventModel:
+    return ClaimEventModel(e.claim_id, e.seq, at=iso(e.at), actor=e.actor, kind=e.kind,
+                           status=e.status.value, detail=e.detail or None)
+
+
+def event_from_model(m: ClaimEventModel) -> ClaimEvent:
+    return ClaimEvent(m.claim_id, int(m.seq), _parse_ts(m.at), m.actor, m.kind, ClaimStatus(m.status),
+                      m.detail or {})
+
+
+def _idem_to_model(r: IdempotencyRecord, now: datetime) -> IdempotencyModel:
+    return IdempotencyModel(r.key, claim_id=r.claim_id, fingerprint=r.fingerprint, created_at=iso(now),
+                            expires_at=now + timedelta(days=IDEMPOTENCY_TTL_DAYS))
+
+
+def _idem_from_raw(raw: dict) -> IdempotencyRecord:
+    item = IdempotencyModel.from_raw_data(raw)
+    return IdempotencyRecord(item.key, item.claim_id, item.fingerprint)
+
+
+def _error_code(exc: Exception) -> str:
+    return getattr(exc, "cause_response_code", None) or ""
+
+
+def _raise_if_throttled(exc: Exception) -> None:
+    if _error_code(exc) in _THROTTLED:
+        raise TemporarilyUnavailable("Storage is busy; please retry shortly.", retry_after_seconds=2) from exc
+
+
+class DynamoClaimRepository:
+    def __init__(self, connection: Connection | None = None, sleep=time.sleep):
+        self._connection = connection
+        self._sleep = sleep
+
+    def _conn(self) -> Connection:
+        if self._connection is None:
+            meta = ClaimModel.Meta
+            self._connection = Connection(region=meta.region, connect_timeout_seconds=meta.connect_timeout_seconds,
+                                          read_timeout_seconds=meta.read_timeout_seconds,
+                                          max_retry_attempts=meta.max_retry_attempts)
+        return self._connection
+
+    # -- intake ----------------------------------------------------------------------------------
+
+    def add(self, new: NewClaim) -> IdempotencyRecord | None:
+        return self.add_many([new])[0]
+
+    def add_many(self, items: list[NewClaim]) -> list[IdempotencyRecord | None]:
+        """One TransactWriteItems for all items (3 writes each, at most 33 claims); an item whose key
+        is already taken is answered with the existing record and the rest is written again."""
+        results: list[IdempotencyRecord | None] = [None] * len(items)
+        pending = list(range(len(items)))
+        now = datetime.now(timezone.utc)
+        for attempt in range(_TRANSACTION_RETRIES + 1):
+            if not pending:
+                break
+            slots: list[int | None] = []  # transaction item -> index of the claim whose key it guards
+            try:
+                with TransactWrite(connection=self._conn()) as tx:
+                    for i in pending:
+                        new = items[i]
+                        tx.save(claim_to_model(new.claim), condition=ClaimModel.claim_id.does_not_exist())
+                        tx.save(event_to_model(new.event), condition=ClaimEventModel.claim_id.does_not_exist())
+                        slots += [None, None]
+                        if new.idempotency:
+                            tx.save(_idem_to_model(new.idempotency, now),
+                                    condition=IdempotencyModel.key.does_not_exist(), return_values="ALL_OLD")
+                            slots.append(i)
+                pending = []
+            except TransactWriteError as exc:
+                taken = {}
+                for slot, reason in zip(slots, exc.cancellation_reasons):
+                    if slot is not None and reason is not None and reason.code == "ConditionalCheckFailed" \
+                            and reason.raw_item:
+                        taken[slot] = _idem_from_raw(reason.raw_item)
+                if taken:
+                    for i, record in taken.items():
+                        results[i] = record
+                    pending = [i for i in pending if i not in taken]
+                    continue
+                _raise_if_throttled(exc)
+                if _error_code(exc) != "TransactionCanceledException" or attempt == _TRANSACTION_RETRIES:
+                    raise TemporarilyUnavailable("Storage is busy; please retry shortly.") from exc
+                self._sleep(0.05 * (2 ** attempt))  # a concurrent transaction touched the same key
+        return results
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def get(self, claim_id: str) -> Claim | None:
+        try:
+            return claim_from_model(ClaimModel.get(claim_id, consistent_read=True))
+        except ClaimModel.DoesNotExist:
+            return None
+
+    def events(self, claim_id: str) -> list[ClaimEvent]:
+        return [event_from_model(m) for m in ClaimEventModel.query(claim_id, consistent_read=True)]
+
+    def received_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """One query per day of the reconcile window (14 days), oldest day first."""
+        ids: list[str] = []
+        end = iso(cutoff)
+        for back in range(_RECONCILE_DAYS, -1, -1):
+            day = (cutoff - timedelta(days=back)).date().isoformat()
+            for item in ClaimModel.unscored_index.query(day, ClaimModel.received_at < end, limit=limit - len(ids)):
+                ids.append(item.claim_id)
+            if len(ids) >= limit:
+                break
+        return ids
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    def save(self, before: Claim, after: Claim, events: list[ClaimEvent]) -> None:
+        """Claim and its new events in one transaction, guarded by the claim's version."""
+        try:
+            with TransactWrite(connection=self._conn()) as tx:
+                tx.save(claim_to_model(after), condition=ClaimModel.version == before.version)
+                for e in events:
+                    tx.save(event_to_model(e), condition=ClaimEventModel.claim_id.does_not_exist())
+        except TransactWriteError as exc:
+            if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
+                raise ConcurrentUpdate("The claim was changed by someone else.") from exc
+            _raise_if_throttled(exc)
+            raise
+
+    def assign_surveyor(self, surveyor: Surveyor, before: Claim, after: Claim, event: ClaimEvent) -> AssignOutcome:
+        """Capacity, claim and timeline in one transaction: capacity can never be exceeded."""
+        for attempt in range(_TRANSACTION_RETRIES + 1):
+            try:
+                with TransactWrite(connection=self._conn()) as tx:
+                    tx.update(SurveyorModel(surveyor.surveyor_id), actions=[SurveyorModel.active_claims.add(1)],
+                              condition=(SurveyorModel.active_claims < SurveyorModel.capacity)
+                              & (SurveyorModel.status == SurveyorStatus.AVAILABLE.value))
+                    tx.save(claim_to_model(after), condition=ClaimModel.version == before.version)
+                    tx.save(event_to_model(event), condition=ClaimEventModel.claim_id.does_not_exist())
+                return AssignOutcome.ASSIGNED
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons + [None, None, None]
+                failed = [r is not None and r.code == "ConditionalCheckFailed" for r in reasons[:3]]
+                if failed[1] or failed[2]:
+                    return AssignOutcome.CLAIM_CHANGED
+                if failed[0]:
+                    return AssignOutcome.SURVEYOR_FULL
+                _raise_if_throttled(exc)
+                if attempt == _TRANSACTION_RETRIES:
+                    return AssignOutcome.CLAIM_CHANGED  # the caller reloads and decides again
+                self._sleep(0.05 * (2 ** attempt))
+        return AssignOutcome.CLAIM_CHANGED
+
+
+class DynamoSurveyorRepository:
+    def in_region(self, region_code: str) -> list[Surveyor]:
+        return [Surveyor(m.surveyor_id, m.region_code, SurveyorStatus(m.status), int(m.capacity),
+                         int(m.active_claims or 0))
+                for m in SurveyorModel.by_region.query(region_code)]
+
+
+class DynamoPartnerDirectory:
+    def by_key_hash(self, key_hash: str) -> PartnerIdentity | None:
+        try:
+            item = ApiKeyModel.get(key_hash)
+        except ApiKeyModel.DoesNotExist:
+            return None
+        if not item.active:
+            return None
+        return PartnerIdentity(item.partner_id, item.key_hash)
+
+

@@ -1,0 +1,190 @@
+"""PynamoDB models: the storage shape of every record. Only adapters import this module."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from chalicelib.adapters.resources import Tables
+
+
+class _Meta:
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class UnscoredIndex(GlobalSecondaryIndex):
+    """Sparse: only claims still RECEIVED carry ``unscored_day``; the reconciler reads it."""
+
+    class Meta:
+        index_name = "unscored-index"
+        projection = KeysOnlyProjection()
+
+    unscored_day = UnicodeAttribute(hash_key=True)
+    received_at = UnicodeAttribute(range_key=True)
+
+
+class ClaimModel(Model):
+    class Meta(_Meta):
+        table_name = Tables.CLAIMS
+
+    claim_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    event_seq = NumberAttribute()
+    received_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    unscored_day = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    correlation_id = UnicodeAttribute(null=True)
+    external_ref = UnicodeAttribute(null=True)
+    policy_number = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    claimant_name = UnicodeAttribute(null=True)
+    claimant_phone = UnicodeAttribute(null=True)
+    plate = UnicodeAttribute(null=True)
+    loss_type = UnicodeAttribute()
+    occurred_at = UnicodeAttribute()  # ISO 8601 with the claimant's own offset
+    description = UnicodeAttribute()
+    region_code = UnicodeAttribute()
+    address = UnicodeAttribute(null=True)
+    lat = NumberAttribute(null=True)
+    lon = NumberAttribute(null=True)
+    amount = UnicodeAttribute()  # decimal as text: no float rounding of money
+    currency = UnicodeAttribute()
+    segment = UnicodeAttribute(null=True)
+    score = NumberAttribute(null=True)
+    score_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    surveyor_id = UnicodeAttribute(null=True)
+
+    unscored_index = UnscoredIndex()
+
+
+class ClaimEventModel(Model):
+    """Append-only timeline: one item per status change, never updated."""
+
+    class Meta(_Meta):
+        table_name = Tables.CLAIM_EVENTS
+
+    claim_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    status = UnicodeAttribute()
+    detail = JSONAttribute(null=True)
+
+
+class IdempotencyModel(Model):
+    class Meta(_Meta):
+        table_name = Tables.IDEMPOTENCY
+
+    key = UnicodeAttribute(hash_key=True)
+    claim_id = UnicodeAttribute()
+    fingerprint = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class PartnerModel(Model):
+    class Meta(_Meta):
+        table_name = Tables.PARTNERS
+
+    partner_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    active = NumberAttribute(default=1)
+    callback_url = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class ApiKeyModel(Model):
+    """One item per partner API key; only the SHA-256 of the key is stored."""
+
+    class Meta(_Meta):
+        table_name = Tables.API_KEYS
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    partner_id = UnicodeAttribute()
+    label = UnicodeAttribute(null=True)
+    active = NumberAttribute(default=1)
+    created_at = UTCDateTimeAttribute()
+
+
+class _PolicyIndex(GlobalSecondaryIndex):
+    class Meta:
+        projection = AllProjection()
+
+
+class PolicyPhoneIndex(_PolicyIndex):
+    class Meta(_PolicyIndex.Meta):
+        index_name = "holder-phone-index"
+
+    holder_phone = UnicodeAttribute(hash_key=True)
+
+
+class PolicyPlateIndex(_PolicyIndex):
+    class Meta(_PolicyIndex.Meta):
+        index_name = "plate-index"
+
+    plate = UnicodeAttribute(hash_key=True)
+
+
+class PolicyOrderIndex(_PolicyIndex):
+    class Meta(_PolicyIndex.Meta):
+        index_name = "order-id-index"
+
+    order_id = UnicodeAttribute(hash_key=True)
+
+
+class PolicyModel(Model):
+    class Meta(_Meta):
+        table_name = Tables.POLICIES
+
+    policy_number = UnicodeAttribute(hash_key=True)
+    product = UnicodeAttribute()
+    holder_name = UnicodeAttribute()
+    holder_phone = UnicodeAttribute(null=True)
+    plate = UnicodeAttribute(null=True)
+    order_id = UnicodeAttribute(null=True)
+    partner_id = UnicodeAttribute(null=True)
+    starts_on = UnicodeAttribute()
+    ends_on = UnicodeAttribute()
+    status = UnicodeAttribute(default="ACTIVE")
+
+    by_phone = PolicyPhoneIndex()
+    by_plate = PolicyPlateIndex()
+    by_order = PolicyOrderIndex()
+
+
+class SurveyorRegionIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "region-index"
+        projection = AllProjection()
+
+    region_code = UnicodeAttribute(hash_key=True)
+
+
+class SurveyorModel(Model):
+    class Meta(_Meta):
+        table_name = Tables.SURVEYORS
+
+    surveyor_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    region_code = UnicodeAttribute()
+    status = UnicodeAttribute()
+    capacity = NumberAttribute()
+    active_claims = NumberAttribute(default=0)
+
+    by_region = SurveyorRegionIndex()
+
+
+ALL_MODELS = (ClaimModel, ClaimEventModel, IdempotencyModel, PartnerModel, ApiKeyModel, PolicyModel,
+              SurveyorModel)

@@ -1,0 +1,45 @@
+"""Names of every table and queue, defined once.
+
+The PynamoDB models, the consumers' ``@on_sqs_message`` decorators, the local moto stack and the
+deployment stack all take their names from here. One stage per AWS account, so names carry no stage.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+APP_NAME = "claims-intake"
+
+
+class Tables:
+    CLAIMS = f"{APP_NAME}-claims"
+    CLAIM_EVENTS = f"{APP_NAME}-claim-events"
+    IDEMPOTENCY = f"{APP_NAME}-idempotency"
+    PARTNERS = f"{APP_NAME}-partners"
+    API_KEYS = f"{APP_NAME}-api-keys"
+    POLICIES = f"{APP_NAME}-policies"
+    SURVEYORS = f"{APP_NAME}-surveyors"
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    consumer_timeout_seconds: int
+    batch_size: int = 10
+    max_receive_count: int = 5
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        # AWS's guidance for Lambda event sources: at least six times the function's timeout.
+        return 6 * self.consumer_timeout_seconds
+
+
+SCORING_QUEUE = QueueSpec(name=f"{APP_NAME}-scoring", consumer_timeout_seconds=30)
+DISPATCH_QUEUE = QueueSpec(name=f"{APP_NAME}-dispatch", consumer_timeout_seconds=30)
+QUEUES = (SCORING_QUEUE, DISPATCH_QUEUE)
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+IDEMPOTENCY_TTL_DAYS = 90

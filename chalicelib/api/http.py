@@ -1,0 +1,131 @@
+"""HTTP plumbing shared by every blueprint: errors mapped to the contract in one place, body limits,
+media types, correlation ids. Blueprints built from ``ApiBlueprint`` get all of it."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from typing import Any, Callable
+
+from chalice import Blueprint, Response
+
+from chalicelib.domain import errors as e
+from chalicelib.observability import CORRELATION_HEADER, correlation_id_from, logger
+
+STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
+    e.ValidationFailed: 400,
+    e.MalformedBody: 400,
+    e.Unauthenticated: 401,
+    e.NotFound: 404,
+    e.IdempotencyConflict: 409,
+    e.ConcurrentUpdate: 409,
+    e.IllegalTransition: 409,
+    e.PayloadTooLarge: 413,
+    e.UnsupportedMediaType: 415,
+    e.TemporarilyUnavailable: 503,
+}
+
+# Errors Chalice raises itself before our code runs, rewritten into the contract's shape.
+_CHALICE_CODES = {
+    400: ("MALFORMED_BODY", "The request could not be read."),
+    403: ("NOT_FOUND", "No such route."),
+    404: ("NOT_FOUND", "No such route."),
+    405: ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."),
+    500: ("INTERNAL", "Something went wrong on our side; the request may be retried."),
+}
+
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def status_of(error: e.DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+def error_body(error: e.DomainError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = [{"field": d.field, "problem": d.problem} for d in error.details]
+    return body
+
+
+def problem(error: e.DomainError) -> Response:
+    headers = {"Content-Type": "application/json"}
+    if isinstance(error, e.TemporarilyUnavailable):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return Response(body={"error": error_body(error)}, status_code=status_of(error), headers=headers)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+class ApiBlueprint(Blueprint):
+    """A Blueprint whose routes answer domain errors with the contract's error body."""
+
+    def route(self, path: str, **kwargs: Any) -> Callable:
+        register = super().route(path, **kwargs)
+
+        def decorator(view: Callable) -> Callable:
+            @functools.wraps(view)
+            def mapped(*args: Any, **kw: Any) -> Any:
+                try:
+                    return view(*args, **kw)
+                except e.DomainError as error:
+                    if status_of(error) >= 500:
+                        logger.warning("request deferred", extra={"code": error.code})
+                    return problem(error)
+            return register(mapped)
+        return decorator
+
+
+def http_middleware(event, get_response):
+    """Correlation id in, contract-shaped errors out, for every HTTP route."""
+    headers = dict(event.headers or {})
+    context = event.context or {}
+    fallback = (context.get("requestId") if isinstance(context, dict) else None) or str(uuid.uuid4())
+    correlation_id = correlation_id_from(headers, fallback)
+    logger.set_correlation_id(correlation_id)
+    response = get_response(event)
+    body = response.body
+    if response.status_code in _CHALICE_CODES and isinstance(body, dict) and "Code" in body:
+        code, message = _CHALICE_CODES[response.status_code]
+        status = 404 if response.status_code == 403 else response.status_code
+        response = Response(body={"error": {"code": code, "message": message}}, status_code=status,
+                            headers={"Content-Type": "application/json"})
+    response.headers[CORRELATION_HEADER] = correlation_id
+    return response
+
+
+def read_json_body(request, max_bytes: int) -> bytes:
+    """The raw body, checked for size and media type; parsing is the schema's job."""
+    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise e.UnsupportedMediaType("Send the body as application/json.")
+    raw = request.raw_body or b""
+    if len(raw) > max_bytes:
+        raise e.PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
+    if not raw.strip():
+        raise e.MalformedBody("The body is empty.")
+    return raw
+
+
+def load_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise e.MalformedBody("The body is not valid JSON.") from None
+
+
+def idempotency_key_of(request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise e.ValidationFailed("The Idempotency-Key header is not valid.",
+                                 [e.FieldProblem("Idempotency-Key", "1-128 characters: letters, digits, . _ : -")])
+    return key

@@ -1,0 +1,41 @@
+"""Outward views of a claim. Personal data is masked: a partner already has it, logs never do."""
+from __future__ import annotations
+
+from chalicelib.domain.claim import Claim, ClaimEvent, iso
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    digits = [ch for ch in phone if ch.isdigit()]
+    return "*" * max(0, len(digits) - 4) + "".join(digits[-4:])
+
+
+def mask_name(name: str | None) -> str | None:
+    if not name:
+        return None
+    return name[0] + "*" * (len(name) - 1)
+
+
+def claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
+    sub = claim.submission
+    return {
+        "claim_id": claim.claim_id,
+        "status": claim.status.value,
+        "channel": sub.channel.value,
+        "external_ref": sub.external_ref,
+        "received_at": iso(claim.received_at),
+        "updated_at": iso(claim.updated_at),
+        "version": claim.version,
+        "policy": {"number": sub.policy_number, "order_id": sub.order_id},
+        "claimant": {"name": mask_name(sub.claimant_name), "phone": mask_phone(sub.claimant_phone)},
+        "loss": {"type": sub.loss_type, "occurred_at": sub.occurred_at.isoformat(),
+                 "region_code": sub.location.region_code},
+        "amount": {"value": str(sub.amount), "currency": sub.currency},
+        "segment": claim.segment.value if claim.segment else None,
+        "score": claim.score,
+        "surveyor_id": claim.surveyor_id,
+        "timeline": [{"seq": ev.seq, "at": iso(ev.at), "status": ev.status.value, "kind": ev.kind,
+                      "actor": ev.actor} for ev in events],
+        "links": {"self": f"/v1/claims/{claim.claim_id}"},
+    }

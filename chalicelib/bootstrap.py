@@ -1,0 +1,84 @@
+"""Composition root: builds the real adapters and services once per container, lazily.
+
+Handlers ask ``container()`` for the service they need. Tests call ``use(...)`` with fakes, or
+``reset()`` to rebuild from the environment (for example inside ``mock_aws``).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from chalicelib.observability import Telemetry
+from chalicelib.services.auth import PartnerAuthenticator
+from chalicelib.services.dispatch import DispatchService
+from chalicelib.services.intake import IntakeService
+from chalicelib.services.ports import ClaimQueue, ClaimRepository, PartnerDirectory, SurveyorRepository
+from chalicelib.services.reconcile import Reconciler
+from chalicelib.services.scoring import ScoringService
+from chalicelib.settings import Settings, get_settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    claims: ClaimRepository
+    surveyors: SurveyorRepository
+    partners: PartnerDirectory
+    queue: ClaimQueue
+    telemetry: Telemetry = field(default_factory=Telemetry)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.intake = IntakeService(self.claims, self.queue, self.telemetry)
+        self.auth = PartnerAuthenticator(self.partners, s.api_key_cache_seconds)
+        self.scoring = ScoringService(self.claims, self.queue, self.telemetry)
+        self.dispatch = DispatchService(self.claims, self.surveyors, self.queue, self.telemetry,
+                                        retry_base_seconds=s.dispatch_retry_base_seconds)
+        self.reconciler = Reconciler(self.claims, self.queue, self.telemetry, s.reconcile_after_seconds)
+
+
+def build_aws(settings: Settings) -> Container:
+    import boto3
+    from botocore.config import Config
+
+    from chalicelib.adapters import dynamo
+    from chalicelib.adapters.sqs import SqsClaimQueue
+
+    dynamo.configure(settings.aws_region, settings.aws_connect_timeout_seconds,
+                     settings.aws_read_timeout_seconds, settings.aws_max_attempts)
+    config = Config(connect_timeout=settings.aws_connect_timeout_seconds,
+                    read_timeout=settings.aws_read_timeout_seconds,
+                    retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+                    max_pool_connections=50)
+    sqs = boto3.client("sqs", region_name=settings.aws_region, config=config)
+    return Container(
+        settings=settings,
+        claims=dynamo.DynamoClaimRepository(),
+        surveyors=dynamo.DynamoSurveyorRepository(),
+        partners=dynamo.DynamoPartnerDirectory(),
+        queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url),
+    )
+
+
+_lock = threading.Lock()
+_container: Container | None = None
+
+
+def container() -> Container:
+    global _container
+    if _container is None:
+        with _lock:
+            if _container is None:
+                _container = build_aws(get_settings())
+    return _container
+
+
+def use(replacement: Container) -> None:
+    global _container
+    _container = replacement
+
+
+def reset() -> None:
+    global _container
+    get_settings.cache_clear()
+    _container = None

@@ -1,0 +1,164 @@
+"""The claim, the command that creates it, and the one status machine every change goes through."""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from chalicelib.domain.errors import IllegalTransition
+
+
+class Channel(str, enum.Enum):
+    PARTNER_API = "partner_api"
+    WEB_FORM = "web_form"
+    IVR_CONNECT = "ivr_connect"
+    IVR_TWILIO = "ivr_twilio"
+    IVR_WEBHOOK = "ivr_webhook"
+
+
+class ClaimStatus(str, enum.Enum):
+    RECEIVED = "RECEIVED"
+    SCORED = "SCORED"
+    IN_REVIEW = "IN_REVIEW"
+    AWAITING_SURVEYOR = "AWAITING_SURVEYOR"
+    WAITING_FOR_SURVEYOR = "WAITING_FOR_SURVEYOR"
+    SURVEYOR_ASSIGNED = "SURVEYOR_ASSIGNED"
+    SURVEY_COMPLETED = "SURVEY_COMPLETED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    CLOSED = "CLOSED"
+
+
+class Segment(str, enum.Enum):
+    FAST_TRACK = "FAST_TRACK"
+    STANDARD_REVIEW = "STANDARD_REVIEW"
+    FIELD_SURVEY = "FIELD_SURVEY"
+    SPECIAL_INVESTIGATION = "SPECIAL_INVESTIGATION"
+
+
+S = ClaimStatus
+TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
+    S.RECEIVED: frozenset({S.SCORED}),
+    S.SCORED: frozenset({S.IN_REVIEW, S.AWAITING_SURVEYOR, S.APPROVED}),
+    S.AWAITING_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED, S.WAITING_FOR_SURVEYOR}),
+    S.WAITING_FOR_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED}),
+    S.SURVEYOR_ASSIGNED: frozenset({S.SURVEY_COMPLETED, S.AWAITING_SURVEYOR}),
+    S.SURVEY_COMPLETED: frozenset({S.IN_REVIEW}),
+    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED}),
+    S.APPROVED: frozenset({S.CLOSED}),
+    S.REJECTED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+def check_transition(current: ClaimStatus, target: ClaimStatus) -> None:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(f"a claim cannot go from {current.value} to {target.value}")
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Location:
+    region_code: str
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+@dataclass(frozen=True)
+class ClaimSubmission:
+    """What every channel's adapter turns its input into. Channel-neutral."""
+
+    channel: Channel
+    loss_type: str
+    occurred_at: datetime
+    description: str
+    location: Location
+    amount: Decimal
+    currency: str
+    claimant_name: str | None = None
+    claimant_phone: str | None = None
+    policy_number: str | None = None
+    order_id: str | None = None
+    plate: str | None = None
+    external_ref: str | None = None
+
+    def fingerprint(self) -> str:
+        """Stable hash of the content, used to tell a replay from a conflicting reuse of a key."""
+        data = asdict(self)
+        data["channel"] = self.channel.value
+        data["occurred_at"] = iso(self.occurred_at)
+        data["amount"] = str(self.amount.normalize())
+        data["location"] = asdict(self.location)
+        raw = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ClaimEvent:
+    """One entry of a claim's append-only timeline."""
+
+    claim_id: str
+    seq: int
+    at: datetime
+    actor: str
+    kind: str
+    status: ClaimStatus
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim_id: str
+    owner: str  # partner id for partner claims, or the channel's owner ("public", "ivr:<vendor>")
+    submission: ClaimSubmission
+    status: ClaimStatus
+    received_at: datetime
+    updated_at: datetime
+    version: int = 1
+    event_seq: int = 1
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+    segment: Segment | None = None
+    score: int | None = None
+    score_reasons: tuple[str, ...] = ()
+    surveyor_id: str | None = None
+    dispatch_attempts: int = 0
+
+    def transition(
+        self, target: ClaimStatus, *, actor: str, kind: str, at: datetime | None = None, **changes
+    ) -> tuple["Claim", ClaimEvent]:
+        """Move to ``target`` through the status machine; returns the new claim and its event."""
+        check_transition(self.status, target)
+        now = at or utc_now()
+        seq = self.event_seq + 1
+        detail = {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in changes.items()
+                  if k in _EVENT_DETAIL_FIELDS and v is not None}
+        updated = replace(self, status=target, updated_at=now, version=self.version + 1,
+                          event_seq=seq, **changes)
+        event = ClaimEvent(self.claim_id, seq, now, actor, kind, target, detail)
+        return updated, event
+
+
+_EVENT_DETAIL_FIELDS = {"segment", "score", "surveyor_id"}
+
+
+def received(claim_id: str, owner: str, submission: ClaimSubmission, *, idempotency_key: str | None,
+             correlation_id: str | None, actor: str, at: datetime | None = None) -> tuple[Claim, ClaimEvent]:
+    now = at or utc_now()
+    claim = Claim(claim_id=claim_id, owner=owner, submission=submission, status=ClaimStatus.RECEIVED,
+                  received_at=now, updated_at=now, idempotency_key=idempotency_key,
+                  correlation_id=correlation_id)
+    event = ClaimEvent(claim_id, 1, now, actor, "claim.received", ClaimStatus.RECEIVED,
+                       {"channel": submission.channel.value})
+    return claim, event

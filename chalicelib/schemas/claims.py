@@ -1,0 +1,130 @@
+"""Request and response models of the claim contract (versioned with the API: /v1)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from chalicelib.domain.claim import Channel, ClaimSubmission, Location
+from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFailed
+from chalicelib.domain.perils import MOTOR, PERILS, line_of
+
+LossType = Literal[tuple(PERILS)]  # type: ignore[valid-type]
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
+Money = Annotated[str, StringConstraints(pattern=r"^\d{1,12}(\.\d{1,2})?$")]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-()]{4,30}$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PolicyIn(_Strict):
+    number: Annotated[Text, StringConstraints(max_length=40)] | None = None
+    order_id: Annotated[Text, StringConstraints(max_length=64)] | None = None
+
+
+class ClaimantIn(_Strict):
+    name: Annotated[Text, StringConstraints(max_length=100)] | None = None
+    phone: Phone | None = None
+
+
+class LocationIn(_Strict):
+    region_code: RegionCode
+    address: Annotated[Text, StringConstraints(max_length=500)] | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+
+class LossIn(_Strict):
+    type: LossType
+    occurred_at: AwareDatetime
+    description: Annotated[Text, StringConstraints(max_length=4000)]
+    location: LocationIn
+
+
+class AmountIn(_Strict):
+    value: Money
+    currency: Currency
+
+
+class VehicleIn(_Strict):
+    plate: Annotated[Text, StringConstraints(max_length=16)]
+
+
+class ClaimIn(_Strict):
+    """A claim as partners, the form and IVR vendors send it."""
+
+    external_ref: Ref | None = None
+    policy: PolicyIn = PolicyIn()
+    claimant: ClaimantIn | None = None
+    loss: LossIn
+    amount: AmountIn
+    vehicle: VehicleIn | None = None
+
+    @model_validator(mode="after")
+    def _identifies_someone(self) -> "ClaimIn":
+        if not (self.policy.number or self.policy.order_id or (self.claimant and self.claimant.phone)
+                or self.vehicle):
+            raise ValueError("give at least one of policy.number, policy.order_id, claimant.phone, vehicle.plate")
+        if line_of(self.loss.type) == MOTOR and not self.vehicle:
+            raise ValueError("motor losses need vehicle.plate")
+        return self
+
+    def to_submission(self, channel: Channel, now: datetime | None = None) -> ClaimSubmission:
+        now = now or datetime.now(timezone.utc)
+        if self.loss.occurred_at > now + MAX_CLOCK_SKEW:
+            raise ValidationFailed("The claim cannot be accepted.",
+                                   [FieldProblem("loss.occurred_at", "is in the future")])
+        loc = self.loss.location
+        return ClaimSubmission(
+            channel=channel,
+            loss_type=self.loss.type,
+            occurred_at=self.loss.occurred_at,
+            description=self.loss.description,
+            location=Location(loc.region_code, loc.address, loc.lat, loc.lon),
+            amount=Decimal(self.amount.value),
+            currency=self.amount.currency,
+            claimant_name=self.claimant.name if self.claimant else None,
+            claimant_phone=self.claimant.phone if self.claimant else None,
+            policy_number=self.policy.number,
+            order_id=self.policy.order_id,
+            plate=self.vehicle.plate if self.vehicle else None,
+            external_ref=self.external_ref,
+        )
+
+
+def problems_of(error: ValidationError, prefix: str = "") -> list[FieldProblem]:
+    """Field problems without echoing the submitted values (they may be personal data)."""
+    out = []
+    for item in error.errors(include_input=False, include_url=False):
+        path = ".".join(str(p) for p in item["loc"] if not str(p).startswith("function-"))
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            problem = "unknown field"
+        elif kind == "missing":
+            problem = "is required"
+        elif kind == "value_error":
+            problem = item["msg"].removeprefix("Value error, ")
+        else:
+            problem = item["msg"]
+        out.append(FieldProblem(".".join(p for p in (prefix, path) if p), problem))
+    return out
+
+
+def parse_claim(raw: bytes | str, channel: Channel, prefix: str = "") -> ClaimSubmission:
+    try:
+        claim = ClaimIn.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            raise MalformedBody("The body is not valid JSON.") from None
+        raise ValidationFailed("The claim is not valid.", problems_of(exc, prefix)) from None
+    return claim.to_submission(channel)

@@ -1,0 +1,67 @@
+"""Dispatch: reserve a free surveyor in the claim's region, or wait and try again later."""
+from __future__ import annotations
+
+from chalicelib.domain.claim import ClaimStatus, utc_now
+from chalicelib.domain.errors import ConcurrentUpdate, NotFound
+from chalicelib.domain.surveyor import candidates_in_order
+from chalicelib.observability import logger
+from chalicelib.services.ports import AssignOutcome, ClaimQueue, ClaimRepository, SurveyorRepository, Telemetry
+
+ACTOR = "system:dispatch"
+MAX_DELAY_SECONDS = 900  # SQS's longest message delay
+_DISPATCHABLE = (ClaimStatus.AWAITING_SURVEYOR, ClaimStatus.WAITING_FOR_SURVEYOR)
+
+
+def retry_delay(attempt: int, base_seconds: int) -> int:
+    return min(MAX_DELAY_SECONDS, base_seconds * (2 ** min(attempt, 10)))
+
+
+class DispatchService:
+    def __init__(self, claims: ClaimRepository, surveyors: SurveyorRepository, queue: ClaimQueue,
+                 telemetry: Telemetry, retry_base_seconds: int = 30, clock=utc_now):
+        self._claims = claims
+        self._surveyors = surveyors
+        self._queue = queue
+        self._telemetry = telemetry
+        self._retry_base = retry_base_seconds
+        self._clock = clock
+
+    def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0) -> ClaimStatus:
+        """Idempotent: a claim already assigned is left alone; capacity is never exceeded."""
+        claim = self._claims.get(claim_id)
+        if claim is None:
+            raise NotFound(f"claim {claim_id} does not exist")
+        if claim.status not in _DISPATCHABLE:
+            return claim.status
+        for surveyor in candidates_in_order(self._surveyors.in_region(claim.submission.location.region_code)):
+            after, event = claim.transition(ClaimStatus.SURVEYOR_ASSIGNED, actor=ACTOR,
+                                            kind="claim.surveyor_assigned", at=self._clock(),
+                                            surveyor_id=surveyor.surveyor_id)
+            outcome = self._claims.assign_surveyor(surveyor, claim, after, event)
+            if outcome is AssignOutcome.ASSIGNED:
+                self._telemetry.count("ClaimsDispatched", 1)
+                logger.info("surveyor assigned", extra={"claim_id": claim_id, "surveyor_id": surveyor.surveyor_id})
+                return after.status
+            if outcome is AssignOutcome.CLAIM_CHANGED:
+                claim = self._claims.get(claim_id)
+                if claim.status not in _DISPATCHABLE:
+                    return claim.status
+        return self._wait(claim, correlation_id, attempt)
+
+    def _wait(self, claim, correlation_id: str | None, attempt: int) -> ClaimStatus:
+        if claim.status is ClaimStatus.AWAITING_SURVEYOR:
+            waiting, event = claim.transition(ClaimStatus.WAITING_FOR_SURVEYOR, actor=ACTOR,
+                                              kind="claim.waiting_for_surveyor", at=self._clock())
+            try:
+                self._claims.save(claim, waiting, [event])
+                claim = waiting
+            except ConcurrentUpdate:
+                claim = self._claims.get(claim.claim_id)
+                if claim.status not in _DISPATCHABLE:
+                    return claim.status
+        delay = retry_delay(attempt, self._retry_base)
+        self._queue.to_dispatch(claim.claim_id, correlation_id or claim.correlation_id, attempt + 1, delay)
+        self._telemetry.count("DispatchDeferred", 1)
+        logger.info("no free surveyor; retry scheduled", extra={"claim_id": claim.claim_id,
+                                                                 "attempt": attempt + 1, "delay_s": delay})
+        return claim.status

@@ -1,0 +1,141 @@
+"""Intake: store a claim once, durably, then hand it to scoring."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from chalicelib.domain import claim as claim_domain
+from chalicelib.domain.claim import Claim, ClaimStatus, ClaimSubmission
+from chalicelib.domain.errors import DomainError, IdempotencyConflict, NotFound
+from chalicelib.domain.ids import new_claim_id
+from chalicelib.observability import logger
+from chalicelib.services.ports import ClaimQueue, ClaimRepository, IdempotencyRecord, NewClaim, Telemetry
+
+
+@dataclass(frozen=True)
+class Accepted:
+    claim_id: str
+    status: ClaimStatus
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeRequest:
+    owner: str
+    submission: ClaimSubmission
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+
+    @property
+    def scoped_key(self) -> str | None:
+        key = self.idempotency_key or (f"ext:{self.submission.external_ref}"
+                                       if self.submission.external_ref else None)
+        return f"{self.owner}#{key}" if key else None
+
+
+class IntakeService:
+    """Accepts claims from every channel. Hot path: one DynamoDB write, one SQS send."""
+
+    def __init__(self, claims: ClaimRepository, queue: ClaimQueue, telemetry: Telemetry,
+                 new_id: Callable[[], str] = new_claim_id, clock=claim_domain.utc_now):
+        self._claims = claims
+        self._queue = queue
+        self._telemetry = telemetry
+        self._new_id = new_id
+        self._clock = clock
+
+    def submit(self, request: IntakeRequest) -> Accepted:
+        new = self._new_claim(request)
+        existing = self._claims.add(new)
+        if existing is not None:
+            return self._replay(existing, new)
+        self._enqueue([new])
+        self._telemetry.count("ClaimsReceived", 1, channel=request.submission.channel.value)
+        logger.info("claim received", extra={"claim_id": new.claim.claim_id, "owner": request.owner,
+                                             "channel": request.submission.channel.value})
+        return Accepted(new.claim.claim_id, ClaimStatus.RECEIVED)
+
+    def submit_many(self, requests: list[IntakeRequest]) -> list[Accepted | DomainError]:
+        """Each request on its own: a replay or a conflict in one never affects another."""
+        news = [self._new_claim(r) for r in requests]
+        seen: dict[str, int] = {}
+        results: list[Accepted | DomainError | None] = [None] * len(news)
+        to_store: list[int] = []
+        for i, new in enumerate(news):
+            key = new.idempotency.key if new.idempotency else None
+            if key is not None and key in seen:  # the same key twice in one batch
+                results[i] = self._same_batch_duplicate(news[seen[key]], new)
+                continue
+            if key is not None:
+                seen[key] = i
+            to_store.append(i)
+        outcomes = self._claims.add_many([news[i] for i in to_store]) if to_store else []
+        stored: list[NewClaim] = []
+        for i, existing in zip(to_store, outcomes):
+            if existing is None:
+                stored.append(news[i])
+                results[i] = Accepted(news[i].claim.claim_id, ClaimStatus.RECEIVED)
+            else:
+                try:
+                    results[i] = self._replay(existing, news[i])
+                except DomainError as exc:
+                    results[i] = exc
+        for i, r in enumerate(results):  # resolve in-batch duplicates against their first occurrence
+            if r is None:
+                first = results[seen[news[i].idempotency.key]]
+                results[i] = first if isinstance(first, DomainError) else Accepted(first.claim_id, first.status, True)
+        self._enqueue(stored)
+        if stored:
+            self._telemetry.count("ClaimsReceived", len(stored), channel=stored[0].claim.submission.channel.value)
+        logger.info("claim batch received", extra={"stored": len(stored), "items": len(requests)})
+        return results  # type: ignore[return-value]
+
+    def get_for_owner(self, owner: str, claim_id: str) -> Claim:
+        claim = self._claims.get(claim_id)
+        if claim is None or claim.owner != owner:
+            raise NotFound("No such claim.")
+        return claim
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _new_claim(self, request: IntakeRequest) -> NewClaim:
+        claim_id = self._new_id()
+        claim, event = claim_domain.received(
+            claim_id, request.owner, request.submission, idempotency_key=request.scoped_key,
+            correlation_id=request.correlation_id, actor=f"{request.submission.channel.value}:{request.owner}",
+            at=self._clock())
+        key = request.scoped_key
+        record = IdempotencyRecord(key, claim_id, request.submission.fingerprint()) if key else None
+        return NewClaim(claim, event, record)
+
+    def _replay(self, existing: IdempotencyRecord, new: NewClaim) -> Accepted:
+        if existing.fingerprint != new.idempotency.fingerprint:
+            raise IdempotencyConflict("This idempotency key was already used for a different claim.")
+        claim = self._claims.get(existing.claim_id)
+        status = claim.status if claim else ClaimStatus.RECEIVED
+        return Accepted(existing.claim_id, status, replayed=True)
+
+    @staticmethod
+    def _same_batch_duplicate(first: NewClaim, again: NewClaim) -> DomainError | None:
+        if first.idempotency.fingerprint != again.idempotency.fingerprint:
+            return IdempotencyConflict("This idempotency key was already used for a different claim.")
+        return None
+
+    def _enqueue(self, stored: list[NewClaim]) -> None:
+        """Hand claims to scoring. A failure here loses nothing: the claim is stored as RECEIVED and
+        the reconciler re-queues it, so the caller still gets its 202."""
+        if not stored:
+            return
+        try:
+            if len(stored) == 1:
+                c = stored[0].claim
+                self._queue.to_scoring(c.claim_id, c.correlation_id)
+                failed = []
+            else:
+                failed = self._queue.many_to_scoring([(n.claim.claim_id, n.claim.correlation_id) for n in stored])
+        except Exception:  # noqa: BLE001 - any send failure is recovered by the reconciler
+            logger.exception("scoring enqueue failed; reconciler will re-queue")
+            failed = [n.claim.claim_id for n in stored]
+        if failed:
+            self._telemetry.count("ScoringEnqueueFailed", len(failed))
+            logger.warning("claims left for the reconciler", extra={"claim_ids": failed})

@@ -1,0 +1,83 @@
+"""Ports: what services need from the outside world. Adapters implement them; tests pass fakes."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.claim import Claim, ClaimEvent
+from chalicelib.domain.surveyor import Surveyor
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str  # "<owner>#<key>"
+    claim_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class NewClaim:
+    claim: Claim
+    event: ClaimEvent
+    idempotency: IdempotencyRecord | None
+
+
+class AssignOutcome(enum.Enum):
+    ASSIGNED = "ASSIGNED"
+    SURVEYOR_FULL = "SURVEYOR_FULL"
+    CLAIM_CHANGED = "CLAIM_CHANGED"
+
+
+class ClaimRepository(Protocol):
+    def add(self, new: NewClaim) -> IdempotencyRecord | None:
+        """Store claim, first event and idempotency record in one write.
+
+        Returns None when stored, or the record already holding the idempotency key (nothing stored).
+        """
+
+    def add_many(self, items: list[NewClaim]) -> list[IdempotencyRecord | None]:
+        """``add`` for several claims in as few calls as possible; one result per item, in order."""
+
+    def get(self, claim_id: str) -> Claim | None: ...
+
+    def events(self, claim_id: str) -> list[ClaimEvent]: ...
+
+    def save(self, before: Claim, after: Claim, events: list[ClaimEvent]) -> None:
+        """Write ``after`` if the stored claim is still at ``before.version``; else ConcurrentUpdate."""
+
+    def assign_surveyor(self, surveyor: Surveyor, before: Claim, after: Claim,
+                        event: ClaimEvent) -> AssignOutcome:
+        """Take one unit of the surveyor's capacity and assign the claim, atomically."""
+
+    def received_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of claims still RECEIVED that were received before ``cutoff`` (oldest first)."""
+
+
+class SurveyorRepository(Protocol):
+    def in_region(self, region_code: str) -> list[Surveyor]: ...
+
+
+@dataclass(frozen=True)
+class PartnerIdentity:
+    partner_id: str
+    key_hash: str
+
+
+class PartnerDirectory(Protocol):
+    def by_key_hash(self, key_hash: str) -> PartnerIdentity | None: ...
+
+
+class ClaimQueue(Protocol):
+    def to_scoring(self, claim_id: str, correlation_id: str | None) -> None: ...
+
+    def many_to_scoring(self, claims: list[tuple[str, str | None]]) -> list[str]:
+        """Send several; returns the ids that could not be sent."""
+
+    def to_dispatch(self, claim_id: str, correlation_id: str | None, attempt: int = 0,
+                    delay_seconds: int = 0) -> None: ...
+
+
+class Telemetry(Protocol):
+    def count(self, name: str, value: int = 1, **dimensions: str) -> None: ...

@@ -1,0 +1,30 @@
+"""Reconciler: re-queue claims that were stored but never reached scoring (a failed send)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib.domain.claim import utc_now
+from chalicelib.observability import logger
+from chalicelib.services.ports import ClaimQueue, ClaimRepository, Telemetry
+
+
+class Reconciler:
+    def __init__(self, claims: ClaimRepository, queue: ClaimQueue, telemetry: Telemetry,
+                 after_seconds: int, clock=utc_now):
+        self._claims = claims
+        self._queue = queue
+        self._telemetry = telemetry
+        self._after = timedelta(seconds=after_seconds)
+        self._clock = clock
+
+    def requeue_stuck(self, limit: int = 1000) -> int:
+        """Scoring is idempotent, so a claim that was only slow, not lost, is harmless to re-send."""
+        cutoff = self._clock() - self._after
+        stuck = self._claims.received_before(cutoff, limit)
+        if not stuck:
+            return 0
+        failed = self._queue.many_to_scoring([(claim_id, None) for claim_id in stuck])
+        sent = len(stuck) - len(failed)
+        self._telemetry.count("ClaimsRequeued", sent)
+        logger.warning("re-queued claims stuck in RECEIVED", extra={"count": sent, "failed": len(failed)})
+        return sent
