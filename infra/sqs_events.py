@@ -1,4 +1,4 @@
-"""Helpers for tests against moto: the real SQS event shape built from messages on a queue."""
+"""The Lambda SQS event shape built from received messages: used by the local stack's queue pollers and the tests."""
 from __future__ import annotations
 
 
