@@ -1,13 +1,18 @@
-"""In-memory fakes of every port. The same contract tests run against these and against moto."""
+"""In-memory fakes of every port, and builders of test data. The same contract tests run against
+these fakes and against moto."""
 from __future__ import annotations
 
+import copy
 import threading
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
-from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus
+from chalicelib.domain.claim import Channel, Claim, ClaimEvent, ClaimStatus, ClaimSubmission, Location, received
 from chalicelib.domain.errors import ConcurrentUpdate
+from chalicelib.domain.ids import new_claim_id
 from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 from chalicelib.services.ports import AssignOutcome, IdempotencyRecord, NewClaim, PartnerIdentity
 
@@ -135,3 +140,104 @@ class FakeTelemetry:
 
     def count(self, name: str, value: int = 1, **dimensions: str) -> None:
         self.counts[name] += value
+
+
+# -- test data builders -------------------------------------------------------------------------
+# Shared by every tier, so a claim body looks the same in unit, contract and integration tests.
+
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+def ms(ts: datetime) -> datetime:
+    """Millisecond precision: what the claims table keeps of a timestamp."""
+    return ts.replace(microsecond=ts.microsecond // 1000 * 1000)
+
+
+def yesterday_in_shanghai() -> datetime:
+    return (datetime.now(SHANGHAI) - timedelta(days=1)).replace(microsecond=0)
+
+
+def unique_ref(prefix: str = "REF") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+def claim_body(*, loss_type: str = "food_safety", region: str = "310115", amount: str = "35.50",
+               external_ref: str | None | bool = True, plate: str | None = None,
+               name: str = "张三", phone: str = "+8613800138000", policy_number: str = "PA2026000123",
+               occurred_at: str | None = None, description: str = "午餐后腹泻，订单餐品变质") -> dict:
+    """A valid partner claim body (a fresh dict every call). ``external_ref=True`` makes a unique one."""
+    body = {
+        "policy": {"number": policy_number, "order_id": "E123456"},
+        "claimant": {"name": name, "phone": phone},
+        "loss": {"type": loss_type, "occurred_at": occurred_at or yesterday_in_shanghai().isoformat(),
+                 "description": description,
+                 "location": {"region_code": region, "address": "上海市浦东新区张杨路500号",
+                              "lat": 31.22, "lon": 121.54}},
+        "amount": {"value": amount, "currency": "CNY"},
+    }
+    if external_ref is True:
+        body["external_ref"] = unique_ref()
+    elif external_ref:
+        body["external_ref"] = external_ref
+    if plate:
+        body["vehicle"] = {"plate": plate}
+    return copy.deepcopy(body)
+
+
+def motor_claim_body(*, region: str = "310115", plate: str = "沪A12345", **kwargs) -> dict:
+    kwargs.setdefault("loss_type", "motor_collision")
+    kwargs.setdefault("amount", "3200.00")
+    kwargs.setdefault("name", "王五")
+    kwargs.setdefault("phone", "+8613700137000")
+    kwargs.setdefault("policy_number", "PM2026000789")
+    kwargs.setdefault("description", "路口追尾，后保险杠受损")
+    return claim_body(region=region, plate=plate, **kwargs)
+
+
+def submission(*, loss_type: str = "food_safety", region: str = "310115", amount: str = "35.50",
+               external_ref: str | None = None, occurred_at: datetime | None = None,
+               plate: str | None = None, channel: Channel = Channel.PARTNER_API,
+               description: str = "午餐后腹泻") -> ClaimSubmission:
+    return ClaimSubmission(
+        channel=channel, loss_type=loss_type, occurred_at=occurred_at or yesterday_in_shanghai(),
+        description=description, location=Location(region, "上海市浦东新区", 31.22, 121.54),
+        amount=Decimal(amount), currency="CNY", claimant_name="张三", claimant_phone="+8613800138000",
+        policy_number="PA2026000123", order_id="E123456", plate=plate, external_ref=external_ref)
+
+
+def new_claim(*, owner: str = "eleme", key: str | None = None, sub: ClaimSubmission | None = None,
+              at: datetime | None = None, claim_id: str | None = None) -> NewClaim:
+    """A claim as intake hands it to the repository: claim, first event and (optional) key record."""
+    sub = sub or submission()
+    claim_id = claim_id or new_claim_id()
+    scoped = f"{owner}#{key}" if key else None
+    claim, event = received(claim_id, owner, sub, idempotency_key=scoped, correlation_id="corr-1",
+                             actor=f"partner_api:{owner}", at=ms(at or datetime.now(timezone.utc)))
+    record = IdempotencyRecord(scoped, claim_id, sub.fingerprint()) if scoped else None
+    return NewClaim(claim, event, record)
+
+
+class Clock:
+    """A settable clock for services that take ``clock=``; ``advance`` moves it forward."""
+
+    def __init__(self, start: datetime | None = None):
+        self.now = start or ms(datetime.now(timezone.utc))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+class MonotonicClock:
+    """Seconds, like ``time.monotonic``, for the API key cache."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -257,11 +257,13 @@ class DynamoClaimRepository:
                     tx.save(event_to_model(event), condition=ClaimEventModel.claim_id.does_not_exist())
                 return AssignOutcome.ASSIGNED
             except TransactWriteError as exc:
+                # PynamoDB sends puts before updates, so the reasons are [claim, event, surveyor].
                 reasons = exc.cancellation_reasons + [None, None, None]
-                failed = [r is not None and r.code == "ConditionalCheckFailed" for r in reasons[:3]]
-                if failed[1] or failed[2]:
+                claim_failed, event_failed, surveyor_failed = [
+                    r is not None and r.code == "ConditionalCheckFailed" for r in reasons[:3]]
+                if claim_failed or event_failed:
                     return AssignOutcome.CLAIM_CHANGED
-                if failed[0]:
+                if surveyor_failed:
                     return AssignOutcome.SURVEYOR_FULL
                 _raise_if_throttled(exc)
                 if attempt == _TRANSACTION_RETRIES:

@@ -127,4 +127,8 @@ def parse_claim(raw: bytes | str, channel: Channel, prefix: str = "") -> ClaimSu
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             raise MalformedBody("The body is not valid JSON.") from None
         raise ValidationFailed("The claim is not valid.", problems_of(exc, prefix)) from None
-    return claim.to_submission(channel)
+    try:
+        return claim.to_submission(channel)
+    except ValidationFailed as exc:  # locate the problem inside a batch, as for schema problems
+        raise ValidationFailed(exc.message, [FieldProblem(".".join(p for p in (prefix, d.field) if p), d.problem)
+                                             for d in exc.details]) from None

@@ -1,0 +1,174 @@
+"""ScoringService with fakes: score once, route by segment, idempotent on redelivery."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.domain.claim import ClaimStatus, Segment
+from chalicelib.domain.errors import NotFound
+from chalicelib.services.scoring import ScoringService
+from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, new_claim, submission
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def claims():
+    return FakeClaimRepository()
+
+
+@pytest.fixture
+def queue():
+    return FakeClaimQueue()
+
+
+@pytest.fixture
+def telemetry():
+    return FakeTelemetry()
+
+
+@pytest.fixture
+def scoring(claims, queue, telemetry):
+    return ScoringService(claims, queue, telemetry, clock=Clock(NOW))
+
+
+def _stored(claims, **sub) -> str:
+    sub.setdefault("occurred_at", NOW - timedelta(days=1))
+    new = new_claim(sub=submission(**sub), at=NOW)
+    claims.add(new)
+    return new.claim.claim_id
+
+
+def test_small_micro_claim_goes_to_review_on_the_fast_track(scoring, claims, queue, telemetry):
+    # GIVEN a received small food-safety claim
+    claim_id = _stored(claims, amount="35.50")
+
+    # WHEN it is scored
+    status = scoring.score(claim_id, "abc-123")
+
+    # THEN it is in review on the fast track, two versions and two events later; dispatch is not asked
+    claim = claims.get(claim_id)
+    assert status is ClaimStatus.IN_REVIEW
+    assert (claim.status, claim.segment, claim.score, claim.version) == (ClaimStatus.IN_REVIEW, Segment.FAST_TRACK, 0, 3)
+    assert [(e.kind, e.status, e.actor) for e in claims.events(claim_id)[1:]] == [
+        ("claim.scored", ClaimStatus.SCORED, "system:scoring"), ("claim.routed", ClaimStatus.IN_REVIEW, "system:scoring")]
+    assert queue.sent == []
+    assert telemetry.counts["ClaimsScored"] == 1
+
+
+def test_motor_claim_awaits_a_surveyor_and_dispatch_is_asked(scoring, claims, queue):
+    # GIVEN a received motor claim
+    claim_id = _stored(claims, loss_type="motor_collision", amount="3200", plate="沪A12345")
+
+    # WHEN it is scored with a correlation id
+    status = scoring.score(claim_id, "abc-123")
+
+    # THEN it awaits a surveyor and dispatch is asked, with the correlation id
+    assert status is ClaimStatus.AWAITING_SURVEYOR
+    assert claims.get(claim_id).segment is Segment.FIELD_SURVEY
+    assert [(s.claim_id, s.correlation_id, s.attempt, s.delay_seconds) for s in queue.on("dispatch")] == \
+        [(claim_id, "abc-123", 0, 0)]
+
+
+def test_dispatch_message_falls_back_to_the_claims_own_correlation_id(scoring, claims, queue):
+    # GIVEN a received motor claim whose message carried no correlation id (e.g. re-queued)
+    claim_id = _stored(claims, loss_type="motor_collision", amount="3200", plate="沪A12345")
+
+    # WHEN it is scored
+    scoring.score(claim_id, None)
+
+    # THEN dispatch is asked with the correlation id the claim was received with
+    assert queue.on("dispatch")[0].correlation_id == "corr-1"
+
+
+def test_redelivered_message_for_a_reviewed_claim_changes_nothing(scoring, claims, queue, telemetry):
+    # GIVEN a claim already scored into review
+    claim_id = _stored(claims)
+    scoring.score(claim_id)
+    before, events = claims.get(claim_id), claims.events(claim_id)
+
+    # WHEN its scoring message is delivered again
+    status = scoring.score(claim_id)
+
+    # THEN nothing changes and nothing is sent
+    assert status is ClaimStatus.IN_REVIEW
+    assert claims.get(claim_id) == before
+    assert claims.events(claim_id) == events
+    assert queue.sent == []
+    assert telemetry.counts["ClaimsScored"] == 1
+
+
+def test_redelivered_message_for_a_claim_awaiting_a_surveyor_resends_to_dispatch(scoring, claims, queue):
+    # GIVEN a motor claim scored, whose dispatch message may have been lost
+    claim_id = _stored(claims, loss_type="motor_collision", amount="3200", plate="沪A12345")
+    scoring.score(claim_id)
+    version = claims.get(claim_id).version
+
+    # WHEN its scoring message is delivered again
+    scoring.score(claim_id)
+
+    # THEN dispatch is asked again, and the claim is not rescored
+    assert [s.claim_id for s in queue.on("dispatch")] == [claim_id, claim_id]
+    assert claims.get(claim_id).version == version
+
+
+def test_claim_already_past_dispatch_is_not_sent_again(scoring, claims, queue):
+    # GIVEN a motor claim that already has its surveyor
+    claim_id = _stored(claims, loss_type="motor_collision", amount="3200", plate="沪A12345")
+    scoring.score(claim_id)
+    awaiting = claims.get(claim_id)
+    claims.save(awaiting, *_one(awaiting.transition(ClaimStatus.SURVEYOR_ASSIGNED, actor="t", kind="t",
+                                                     surveyor_id="SV-1")))
+    queue.sent.clear()
+
+    # WHEN its scoring message is delivered again
+    status = scoring.score(claim_id)
+
+    # THEN nothing is sent
+    assert status is ClaimStatus.SURVEYOR_ASSIGNED
+    assert queue.sent == []
+
+
+def _one(pair):
+    claim, event = pair
+    return claim, [event]
+
+
+def test_unknown_claim_fails_the_message(scoring):
+    # GIVEN no such claim
+    # WHEN its message is scored
+    # THEN it fails (the record is retried, then dead-lettered)
+    with pytest.raises(NotFound):
+        scoring.score("CLM-NOPE")
+
+
+class _RacingRepository(FakeClaimRepository):
+    """Another consumer scores the claim between our read and our write."""
+
+    def save(self, before, after, events):
+        if not getattr(self, "raced", False):
+            self.raced = True
+            theirs, their_events = before.transition(ClaimStatus.SCORED, actor="system:scoring", kind="claim.scored",
+                                                     segment=Segment.FIELD_SURVEY)
+            routed, routed_event = theirs.transition(ClaimStatus.AWAITING_SURVEYOR, actor="system:scoring",
+                                                     kind="claim.routed")
+            super().save(before, routed, [their_events, routed_event])
+        return super().save(before, after, events)
+
+
+def test_losing_a_race_takes_the_stored_state(queue, telemetry):
+    # GIVEN a motor claim that another consumer scores at the same moment
+    claims = _RacingRepository()
+    claim_id = _stored(claims, loss_type="motor_collision", amount="3200", plate="沪A12345")
+    scoring = ScoringService(claims, queue, telemetry, clock=Clock(NOW))
+
+    # WHEN we score it and our write loses
+    status = scoring.score(claim_id)
+
+    # THEN we take their result: one scoring on the timeline, and dispatch still asked
+    assert status is ClaimStatus.AWAITING_SURVEYOR
+    assert [e.kind for e in claims.events(claim_id)] == ["claim.received", "claim.scored", "claim.routed"]
+    assert [s.claim_id for s in queue.on("dispatch")] == [claim_id]
+    assert telemetry.counts["ClaimsScored"] == 0
+

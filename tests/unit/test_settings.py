@@ -1,0 +1,102 @@
+"""Settings from the environment (chalicelib/settings.py)."""
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from chalicelib.settings import Settings, get_settings
+
+
+def test_empty_environment_gives_the_defaults():
+    # GIVEN an empty environment
+    # WHEN settings are read
+    s = Settings.from_env({})
+
+    # THEN the documented defaults apply
+    assert s.stage == "dev"
+    assert s.aws_region == "ap-southeast-1"
+    assert s.scoring_queue_url is None and s.dispatch_queue_url is None and s.aws_endpoint_url is None
+    assert s.public_base_url == "http://127.0.0.1:8000"
+    assert s.max_body_bytes == 64 * 1024
+    assert s.max_batch_claims == 25
+    assert s.api_key_cache_seconds == 60.0
+    assert s.reconcile_after_seconds == 300
+    assert s.dispatch_retry_base_seconds == 30
+
+
+def test_environment_values_are_read_and_converted():
+    # GIVEN variables for the settings
+    env = {"STAGE": "prod", "SCORING_QUEUE_URL": "https://sqs/scoring", "DISPATCH_QUEUE_URL": "https://sqs/dispatch",
+           "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "MAX_BODY_BYTES": "2048", "API_KEY_CACHE_SECONDS": "0.5",
+           "RECONCILE_AFTER_SECONDS": "60", "DISPATCH_RETRY_BASE_SECONDS": "5", "AWS_MAX_ATTEMPTS": "2",
+           "AWS_REGION": "cn-north-1", "PUBLIC_BASE_URL": "https://claims.example.com"}
+
+    # WHEN settings are read
+    s = Settings.from_env(env)
+
+    # THEN each is taken, typed
+    assert (s.stage, s.scoring_queue_url, s.dispatch_queue_url, s.aws_endpoint_url) == \
+        ("prod", "https://sqs/scoring", "https://sqs/dispatch", "http://127.0.0.1:5000")
+    assert (s.max_body_bytes, s.api_key_cache_seconds, s.reconcile_after_seconds) == (2048, 0.5, 60)
+    assert (s.dispatch_retry_base_seconds, s.aws_max_attempts, s.aws_region) == (5, 2, "cn-north-1")
+    assert s.public_base_url == "https://claims.example.com"
+
+
+def test_blank_queue_url_means_not_configured():
+    # GIVEN blank queue URLs (as an unset template variable leaves them)
+    # WHEN settings are read
+    s = Settings.from_env({"SCORING_QUEUE_URL": "", "DISPATCH_QUEUE_URL": "", "AWS_ENDPOINT_URL": ""})
+
+    # THEN they count as absent
+    assert (s.scoring_queue_url, s.dispatch_queue_url, s.aws_endpoint_url) == (None, None, None)
+
+
+def test_aws_region_wins_over_the_default_region():
+    # GIVEN both region variables
+    # WHEN settings are read
+    # THEN AWS_REGION (set by Lambda) is used
+    assert Settings.from_env({"AWS_REGION": "cn-north-1", "AWS_DEFAULT_REGION": "us-east-1"}).aws_region == "cn-north-1"
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("MAX_BODY_BYTES", "10"),
+    ("MAX_BODY_BYTES", "lots"),
+    ("API_KEY_CACHE_SECONDS", "-1"),
+    ("RECONCILE_AFTER_SECONDS", "5"),
+    ("DISPATCH_RETRY_BASE_SECONDS", "901"),
+    ("AWS_MAX_ATTEMPTS", "0"),
+    ("AWS_MAX_ATTEMPTS", "11"),
+    ("AWS_CONNECT_TIMEOUT_SECONDS", "0"),
+])
+def test_bad_value_is_refused_at_start(variable, value):
+    # GIVEN a value out of range or of the wrong type
+    # WHEN settings are read
+    # THEN validation fails, naming the setting
+    with pytest.raises(ValidationError) as raised:
+        Settings.from_env({variable: value})
+    assert [e["loc"] for e in raised.value.errors()] == [(variable.lower(),)]
+
+
+def test_settings_cannot_be_changed_once_read():
+    # GIVEN settings
+    s = Settings.from_env({})
+
+    # WHEN code tries to change one
+    # THEN it is refused
+    with pytest.raises(ValidationError):
+        s.stage = "prod"
+
+
+def test_settings_are_read_once_per_container(monkeypatch):
+    # GIVEN settings read once
+    get_settings.cache_clear()
+    first = get_settings()
+
+    # WHEN the environment changes afterwards
+    monkeypatch.setenv("STAGE", "changed")
+
+    # THEN the same settings are answered until the cache is cleared
+    assert get_settings() is first
+    get_settings.cache_clear()
+    assert get_settings().stage == "changed"
+    get_settings.cache_clear()
