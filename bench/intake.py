@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -286,7 +285,7 @@ class StepTimer:
         from chalicelib.adapters.dynamo import DynamoClaimRepository
         from chalicelib.adapters.sqs import SqsClaimQueue
         from chalicelib.api import partner_claims
-        from chalicelib.observability import Telemetry, logger, metrics
+        from chalicelib.observability import Telemetry, logger
         from chalicelib.services.auth import PartnerAuthenticator
         from chalicelib.services.intake import IntakeService
 
@@ -300,7 +299,6 @@ class StepTimer:
             (SqsClaimQueue, "to_scoring", "queue.to_scoring: SendMessage"),
             (Telemetry, "count", "metric ClaimsReceived (EMF line)"),
             (logger, "info", "log line 'claim received'"),
-            (metrics, "flush_metrics", "metrics flush (observe middleware)"),
         ]
 
     def install(self) -> None:
@@ -962,7 +960,6 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
     moto = MotoServer()
     _set_environment(moto.url)

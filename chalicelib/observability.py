@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-SERVICE = "claims-intake"
+# Not the Chalice app's name: Chalice owns the stdlib logger named after the app and sets it to ERROR.
+SERVICE = "claims_intake"
 NAMESPACE = "ClaimsIntake"
 
 # Safety net: personal data is never logged on purpose; these patterns catch it if it slips in.
@@ -32,24 +33,37 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 
 class Telemetry:
-    """What services record about their work; the port behind it is Powertools Metrics."""
+    """What services record about their work, as CloudWatch metrics (Powertools EMF lines).
+
+    Each count is written at once as its own metric line: nothing is shared between threads and
+    nothing waits for a flush, so a metric can never be lost to a crash later in the invocation.
+    """
 
     def count(self, name: str, value: int = 1, **dimensions: str) -> None:
         if value <= 0:
             return
-        if dimensions:
-            from aws_lambda_powertools.metrics import single_metric
+        with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as metric:
+            metric.add_dimension(name="service", value=SERVICE)
+            for key, val in dimensions.items():
+                metric.add_dimension(name=key, value=val)
 
-            with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE) as m:
-                m.add_dimension(name="service", value=SERVICE)
-                for key, val in dimensions.items():
-                    m.add_dimension(name=key, value=val)
-        else:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+# Log context is kept per thread (Powertools' thread-safe keys): one Lambda container serves one
+# invocation at a time, but the local stack serves requests and consumers on threads of one process.
+
+def bind(**keys: object) -> None:
+    logger.thread_safe_append_keys(**keys)
+
+
+def unbind(*keys: str) -> None:
+    logger.thread_safe_remove_keys(list(keys))
+
+
+def current_correlation_id() -> str | None:
+    return logger.thread_safe_get_current_keys().get("correlation_id")
 
 
 CORRELATION_HEADER = "x-correlation-id"
@@ -64,12 +78,10 @@ def correlation_id_from(headers: dict, fallback: str) -> str:
 
 
 def observe(event, get_response):
-    """Chalice middleware for every event type: context keys in, metrics flushed out."""
-    context = getattr(event, "context", None)
-    request_id = getattr(context, "aws_request_id", None)
-    logger.append_keys(function_request_id=request_id)
+    """Chalice middleware for every event type: the invocation's context in, and out again after."""
+    logger.thread_safe_clear_keys()
+    bind(function_request_id=getattr(getattr(event, "context", None), "aws_request_id", None))
     try:
         return get_response(event)
     finally:
-        metrics.flush_metrics(raise_on_empty_metrics=False)
-        logger.remove_keys(["correlation_id", "claim_id", "function_request_id"])
+        logger.thread_safe_clear_keys()

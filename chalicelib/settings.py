@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 class Settings(BaseModel):
     model_config = {"frozen": True}
 
-    service_name: str = "claims-intake"
+    service_name: str = "claims_intake"
     stage: str = "dev"
     aws_region: str = "ap-southeast-1"
     # boto3 and PynamoDB honour AWS_ENDPOINT_URL themselves; kept here so it is reported and validated.

@@ -71,10 +71,10 @@ class FakeClaimRepository:
             self.timeline[event.claim_id][event.seq] = event
             return AssignOutcome.ASSIGNED
 
-    def received_before(self, cutoff: datetime, limit: int) -> list[str]:
-        stuck = sorted((c.received_at, c.claim_id) for c in self.claims.values()
+    def received_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str | None]]:
+        stuck = sorted((c.received_at, c.claim_id, c.correlation_id) for c in self.claims.values()
                        if c.status is ClaimStatus.RECEIVED and c.received_at < cutoff)
-        return [claim_id for _, claim_id in stuck[:limit]]
+        return [(claim_id, correlation_id) for _, claim_id, correlation_id in stuck[:limit]]
 
 
 class FakeSurveyorRepository:

@@ -45,6 +45,7 @@ def configure(region: str, connect_timeout: float, read_timeout: float, max_atte
         model.Meta.connect_timeout_seconds = connect_timeout
         model.Meta.read_timeout_seconds = read_timeout
         model.Meta.max_retry_attempts = max(0, max_attempts - 1)
+        model._connection = None  # a connection made before (seeding, provisioning) had other limits
 
 
 def _parse_ts(value: str) -> datetime:
@@ -218,14 +219,14 @@ class DynamoClaimRepository:
     def events(self, claim_id: str) -> list[ClaimEvent]:
         return [event_from_model(m) for m in ClaimEventModel.query(claim_id, consistent_read=True)]
 
-    def received_before(self, cutoff: datetime, limit: int) -> list[str]:
+    def received_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str | None]]:
         """One query per day of the reconcile window (14 days), oldest day first."""
-        ids: list[str] = []
+        ids: list[tuple[str, str | None]] = []
         end = iso(cutoff)
         for back in range(_RECONCILE_DAYS, -1, -1):
             day = (cutoff - timedelta(days=back)).date().isoformat()
             for item in ClaimModel.unscored_index.query(day, ClaimModel.received_at < end, limit=limit - len(ids)):
-                ids.append(item.claim_id)
+                ids.append((item.claim_id, item.correlation_id))
             if len(ids) >= limit:
                 break
         return ids

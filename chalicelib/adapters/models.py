@@ -9,7 +9,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib.adapters.resources import Tables
@@ -24,7 +24,7 @@ class UnscoredIndex(GlobalSecondaryIndex):
 
     class Meta:
         index_name = "unscored-index"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(["correlation_id"])
 
     unscored_day = UnicodeAttribute(hash_key=True)
     received_at = UnicodeAttribute(range_key=True)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 
 from chalicelib.domain import errors as e
-from chalicelib.observability import CORRELATION_HEADER, correlation_id_from, logger
+from chalicelib.observability import CORRELATION_HEADER, bind, correlation_id_from, logger
 
 STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     e.ValidationFailed: 400,
@@ -89,7 +89,7 @@ def http_middleware(event, get_response):
     context = event.context or {}
     fallback = (context.get("requestId") if isinstance(context, dict) else None) or str(uuid.uuid4())
     correlation_id = correlation_id_from(headers, fallback)
-    logger.set_correlation_id(correlation_id)
+    bind(correlation_id=correlation_id)
     response = get_response(event)
     body = response.body
     if response.status_code in _CHALICE_CODES and isinstance(body, dict) and "Code" in body:

@@ -17,7 +17,7 @@ from chalicelib.bootstrap import container
 from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import DomainError, FieldProblem, NotFound, ValidationFailed
 from chalicelib.domain.ids import is_claim_id
-from chalicelib.observability import logger
+from chalicelib.observability import current_correlation_id
 from chalicelib.schemas.claims import parse_claim
 from chalicelib.services.intake import Accepted, IntakeRequest
 
@@ -53,6 +53,9 @@ def submit_claims_batch():
     request = bp.current_request
     c = container()
     partner_id = _partner_id()
+    if request.headers.get("idempotency-key") is not None:
+        raise ValidationFailed("A batch is not idempotent as a whole.", [FieldProblem(
+            "Idempotency-Key", "not accepted on a batch: give each claim its own external_ref")])
     body = load_json(read_json_body(request, c.settings.max_body_bytes * c.settings.max_batch_claims))
     items = body.get("claims") if isinstance(body, dict) and set(body) == {"claims"} else None
     if not isinstance(items, list) or not 1 <= len(items) <= c.settings.max_batch_claims:
@@ -95,4 +98,4 @@ def _item_error(index: int, error: DomainError) -> dict:
 
 
 def _correlation_id() -> str | None:
-    return logger.get_correlation_id()
+    return current_correlation_id()

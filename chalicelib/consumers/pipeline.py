@@ -9,7 +9,7 @@ from chalice import Blueprint
 
 from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE
 from chalicelib.bootstrap import container
-from chalicelib.observability import logger
+from chalicelib.observability import bind, logger, unbind
 from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, SurveyNeeded
 
 bp = Blueprint(__name__)
@@ -22,22 +22,22 @@ def _correlation_id(record: SQSRecord) -> str | None:
 
 def _in_context(record: SQSRecord) -> str | None:
     correlation_id = _correlation_id(record)
-    logger.set_correlation_id(correlation_id)
-    logger.append_keys(message_id=record.message_id, receive_count=record.attributes.approximate_receive_count)
+    bind(correlation_id=correlation_id, message_id=record.message_id,
+         receive_count=record.attributes.approximate_receive_count)
     return correlation_id
 
 
 def score_record(record: SQSRecord) -> None:
     correlation_id = _in_context(record)
     message = ClaimReceived.model_validate_json(record.body)
-    logger.append_keys(claim_id=message.claim_id)
+    bind(claim_id=message.claim_id)
     container().scoring.score(message.claim_id, correlation_id)
 
 
 def dispatch_record(record: SQSRecord) -> None:
     correlation_id = _in_context(record)
     message = SurveyNeeded.model_validate_json(record.body)
-    logger.append_keys(claim_id=message.claim_id)
+    bind(claim_id=message.claim_id)
     container().dispatch.dispatch(message.claim_id, correlation_id, message.attempt)
 
 
@@ -49,7 +49,7 @@ def _logged(handler):
             logger.exception("record failed; SQS will redeliver it")
             raise
         finally:
-            logger.remove_keys(["message_id", "receive_count", "claim_id"])
+            unbind("correlation_id", "message_id", "receive_count", "claim_id")
     return run
 
 

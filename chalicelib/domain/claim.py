@@ -133,7 +133,6 @@ class Claim:
     score: int | None = None
     score_reasons: tuple[str, ...] = ()
     surveyor_id: str | None = None
-    dispatch_attempts: int = 0
 
     def transition(
         self, target: ClaimStatus, *, actor: str, kind: str, at: datetime | None = None, **changes

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.domain.claim import Channel, ClaimSubmission, Location
 from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFailed
@@ -70,20 +70,25 @@ class ClaimIn(_Strict):
     amount: AmountIn
     vehicle: VehicleIn | None = None
 
-    @model_validator(mode="after")
-    def _identifies_someone(self) -> "ClaimIn":
+    def problems(self, now: datetime) -> list[FieldProblem]:
+        """Rules across fields, each reported on the field that would fix it."""
+        problems = []
         if not (self.policy.number or self.policy.order_id or (self.claimant and self.claimant.phone)
                 or self.vehicle):
-            raise ValueError("give at least one of policy.number, policy.order_id, claimant.phone, vehicle.plate")
+            problems.append(FieldProblem(
+                "policy.number", "give at least one of policy.number, policy.order_id, claimant.phone, vehicle.plate"))
         if line_of(self.loss.type) == MOTOR and not self.vehicle:
-            raise ValueError("motor losses need vehicle.plate")
-        return self
+            problems.append(FieldProblem("vehicle.plate", "is required for motor losses"))
+        if Decimal(self.amount.value) <= 0:
+            problems.append(FieldProblem("amount.value", "must be greater than 0"))
+        if self.loss.occurred_at > now + MAX_CLOCK_SKEW:
+            problems.append(FieldProblem("loss.occurred_at", "is in the future"))
+        return problems
 
     def to_submission(self, channel: Channel, now: datetime | None = None) -> ClaimSubmission:
-        now = now or datetime.now(timezone.utc)
-        if self.loss.occurred_at > now + MAX_CLOCK_SKEW:
-            raise ValidationFailed("The claim cannot be accepted.",
-                                   [FieldProblem("loss.occurred_at", "is in the future")])
+        problems = self.problems(now or datetime.now(timezone.utc))
+        if problems:
+            raise ValidationFailed("The claim is not valid.", problems)
         loc = self.loss.location
         return ClaimSubmission(
             channel=channel,

@@ -51,8 +51,8 @@ class ClaimRepository(Protocol):
                         event: ClaimEvent) -> AssignOutcome:
         """Take one unit of the surveyor's capacity and assign the claim, atomically."""
 
-    def received_before(self, cutoff: datetime, limit: int) -> list[str]:
-        """Ids of claims still RECEIVED that were received before ``cutoff`` (oldest first)."""
+    def received_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str | None]]:
+        """(claim id, correlation id) of claims still RECEIVED, received before ``cutoff``, oldest first."""
 
 
 class SurveyorRepository(Protocol):

@@ -23,7 +23,7 @@ class Reconciler:
         stuck = self._claims.received_before(cutoff, limit)
         if not stuck:
             return 0
-        failed = self._queue.many_to_scoring([(claim_id, None) for claim_id in stuck])
+        failed = self._queue.many_to_scoring(stuck)
         sent = len(stuck) - len(failed)
         self._telemetry.count("ClaimsRequeued", sent)
         logger.warning("re-queued claims stuck in RECEIVED", extra={"count": sent, "failed": len(failed)})

@@ -1,8 +1,9 @@
 """Integration tier: the real app and adapters against in-process moto (``mock_aws``)."""
 from __future__ import annotations
 
+import io
+
 import json
-import sys
 
 import boto3
 import pytest
@@ -185,28 +186,21 @@ def pipeline(client, queues) -> Pipeline:
 
 # -- logs ------------------------------------------------------------------------------------------
 
-class _CurrentStdout:
-    """Writes to whatever ``sys.stdout`` is at the moment of writing (capsys swaps it per phase)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
 @pytest.fixture
 def log_output(capsys, caplog):
-    """Everything logged while the test runs: the service Logger's JSON lines (stdout), stderr, and
-    whatever reached Python logging. Returns a reader; each read returns what came since the last.
-    The Logger's handler keeps the stream it was created with, so it is pointed at the current
-    stdout for the test."""
+    """Everything logged while the test runs: the service Logger's JSON lines, metric lines (stdout),
+    stderr, and whatever reached Python logging. Returns a reader; each read returns what came since
+    the last. The Logger's handler keeps the stream it was created with, so for the test it writes to
+    a buffer of its own."""
     handler = logger.registered_handler
-    original = handler.setStream(_CurrentStdout())
+    buffer = io.StringIO()
+    original = handler.setStream(buffer)
 
     def read() -> str:
         captured = capsys.readouterr()
-        text = captured.out + captured.err + caplog.text
+        text = buffer.getvalue() + captured.out + captured.err + caplog.text
+        buffer.seek(0)
+        buffer.truncate()
         caplog.clear()
         return text
 

@@ -250,8 +250,9 @@ class TestClaimRepositoryContract:
         # WHEN claims received before 5 minutes ago are asked for
         stuck = store.repo.received_before(NOW - timedelta(minutes=5), limit=10)
 
-        # THEN only the two old RECEIVED claims come back, oldest first
-        assert stuck == [oldest.claim.claim_id, older.claim.claim_id]
+        # THEN only the two old RECEIVED claims come back, oldest first, with their correlation ids
+        assert stuck == [(oldest.claim.claim_id, oldest.claim.correlation_id),
+                         (older.claim.claim_id, older.claim.correlation_id)]
 
     def test_received_before_answers_at_most_limit_claims(self, store):
         # GIVEN three old claims received on different days
@@ -262,4 +263,4 @@ class TestClaimRepositoryContract:
         stuck = store.repo.received_before(NOW, limit=2)
 
         # THEN the two oldest come back
-        assert stuck == [old[0].claim.claim_id, old[1].claim.claim_id]
+        assert [claim_id for claim_id, _ in stuck] == [old[0].claim.claim_id, old[1].claim.claim_id]

@@ -86,6 +86,19 @@ def test_reconciler_requeues_a_claim_whose_send_failed(client, queues, sqs_down)
     assert [b["claim_id"] for b in queues.bodies(SCORING_QUEUE.name)] == [claim_id]
 
 
+def test_requeued_claim_keeps_the_requests_correlation_id(client, queues, sqs_down):
+    # GIVEN a claim posted with a correlation id while the queue was down, and the queue back up
+    post_claim(client, claim_body(), x_correlation_id="req-7788")
+    sqs_down.end()
+
+    # WHEN the reconciler re-queues it
+    _reconciler_later(bootstrap.container().settings.reconcile_after_seconds + 1).requeue_stuck()
+
+    # THEN the message carries the original correlation id, so the consumer's logs join the request's
+    [message] = queues.receive(SCORING_QUEUE.name)
+    assert message["MessageAttributes"]["correlation_id"]["StringValue"] == "req-7788"
+
+
 def test_reconciler_leaves_a_recent_claim_alone(client, queues, sqs_down):
     # GIVEN a claim stored a moment ago while the queue was down
     post_claim(client, claim_body())

@@ -203,3 +203,16 @@ def test_item_matching_an_earlier_single_claim_is_replayed(client):
     # THEN that item answers the earlier claim as a replay
     assert results[1] == {"index": 1, "status": 202, "claim_id": claim_id, "claim_status": "RECEIVED",
                           "replayed": True}
+
+
+def test_batch_refuses_an_idempotency_key_header_instead_of_ignoring_it(client, stored_items):
+    # GIVEN a partner that sends an Idempotency-Key on a batch out of habit
+    before = stored_items()
+
+    # WHEN the batch is posted
+    response = post_batch(client, [claim_body()], idempotency_key="batch-1")
+
+    # THEN it is told to use each claim's external_ref, and nothing is stored
+    assert response.status_code == 400
+    assert response.json_body["error"]["details"][0]["field"] == "Idempotency-Key"
+    assert stored_items() == before

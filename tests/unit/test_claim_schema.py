@@ -154,8 +154,17 @@ def test_motor_loss_without_vehicle_is_refused():
     body = motor_claim_body(plate=None)
 
     # WHEN it is parsed
-    # THEN the problem names the missing plate
-    assert list(_problems(body).values()) == ["motor losses need vehicle.plate"]
+    # THEN the problem is reported on the missing plate
+    assert _problems(body) == {"vehicle.plate": "is required for motor losses"}
+
+
+def test_zero_amount_is_refused():
+    # GIVEN a claim for nothing
+    body = claim_body(amount="0.00")
+
+    # WHEN it is parsed
+    # THEN the amount is what is wrong
+    assert _problems(body) == {"amount.value": "must be greater than 0"}
 
 
 def test_claim_identifying_nobody_is_refused():
@@ -166,7 +175,7 @@ def test_claim_identifying_nobody_is_refused():
 
     # WHEN it is parsed
     # THEN it asks for something to identify the claimant by
-    assert "give at least one of" in list(_problems(body).values())[0]
+    assert "give at least one of" in _problems(body)["policy.number"]
 
 
 def test_problems_inside_a_batch_are_prefixed_with_the_items_position():

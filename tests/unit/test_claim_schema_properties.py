@@ -83,7 +83,7 @@ plain = st.sampled_from(list("abcXYZ0189.,-()"))
 word_char = cjk | emoji | plain
 descriptions = st.builds(lambda first, middle, last: first + middle + last,
                          word_char, st.text(alphabet=word_char | st.just(" "), max_size=200), word_char)
-amounts = st.decimals(min_value=0, max_value=Decimal("999999999999.99"), places=2, allow_nan=False,
+amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999999.99"), places=2, allow_nan=False,
                       allow_infinity=False)
 offsets = st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 occurred = st.builds(lambda ts, tz: ts.replace(tzinfo=timezone.utc).astimezone(tz),

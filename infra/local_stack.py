@@ -1,0 +1,364 @@
+"""The local stack behind ``make run``: the whole product on one machine, no AWS account needed.
+
+One process serves the API with Chalice's dev server, polls each SQS queue and hands the received
+messages to the app's consumers as Lambda's SQS event source would, and runs the reconciler
+on a timer. Every AWS call goes to a moto server started as a subprocess on 127.0.0.1.
+
+    python -m infra.local_stack        # MOTO_PORT (5000), API_PORT (8000), RECONCILE_INTERVAL_SECONDS (60)
+
+Ctrl-C or SIGTERM stops everything and exits 0.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+from chalice import Chalice
+from chalice.cli.factory import CLIFactory
+from chalice.config import Config
+from chalice.local import LambdaContext, create_local_server
+
+from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE, QueueSpec
+from infra.provision import create_all
+from infra.seed import DEMO_PARTNERS, seed
+from infra.sqs_events import queue_arn, receive, sqs_event
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+STAGE = "dev"
+DEFAULT_REGION = "ap-southeast-1"
+READY_LINE = "LOCAL STACK READY"
+MOTO_START_SECONDS = 30
+POLL_WAIT_SECONDS = 1  # long poll: short enough that a stop request is honoured within a second or two
+STOP_JOIN_SECONDS = 10
+DEMO_PARTNER_FOR_CURL = "motor-direct"
+DEMO_CLAIM = {
+    "external_ref": "DEMO-0001",
+    "policy": {"number": "PM2026000789"},
+    "claimant": {"name": "王五", "phone": "+8613700137000"},
+    "loss": {"type": "motor_collision", "occurred_at": "2026-11-24T12:30:00+08:00",
+             "description": "rear-ended at a junction", "location": {"region_code": "310115"}},
+    "amount": {"value": "3500.00", "currency": "CNY"},
+    "vehicle": {"plate": "沪A12345"},
+}
+CLAIM_ID_OF_ANSWER = r"""sed -n 's/.*"claim_id": *"\([^"]*\)".*/\1/p'"""
+# The consumers each own one queue, as their @on_sqs_message decorators say.
+CONSUMERS = ((SCORING_QUEUE, "score_claims"), (DISPATCH_QUEUE, "dispatch_claims"))
+RECONCILER = "reconcile_claims"
+
+log = logging.getLogger("local-stack")
+
+
+class StartupError(Exception):
+    """The stack cannot start; the message says why and what to do."""
+
+
+def free_port_from_env(variable: str, default: int) -> int:
+    port = int(os.environ.get(variable, default))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: a port left in TIME_WAIT by the previous run is free for a new listener.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            raise StartupError(f"{HOST}:{port} is in use; stop what holds it or set {variable} "
+                               f"to a free port") from None
+    return port
+
+
+# -- environment ---------------------------------------------------------------------------------
+
+def point_at_moto(endpoint: str) -> str:
+    """Fake credentials, a region and moto's endpoint for this process; returns the region.
+
+    Runs before any AWS client exists, so boto3 and PynamoDB can only ever talk to moto.
+    """
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.pop("AWS_PROFILE", None)  # a profile could carry credentials or endpoints of a real account
+    for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL_")]:
+        del os.environ[var]  # service-specific endpoints would win over AWS_ENDPOINT_URL
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    os.environ["AWS_REGION"] = os.environ["AWS_DEFAULT_REGION"] = region
+    # Local traffic must never go through a proxy (botocore and urllib honour HTTP(S)_PROXY).
+    for var in ("NO_PROXY", "no_proxy"):
+        os.environ[var] = ",".join(filter(None, [os.environ.get(var), HOST, "localhost"]))
+    return region
+
+
+def use_stage_environment(config: Config) -> None:
+    """The stage's environment variables from .chalice/config.json, as ``chalice local`` applies them;
+    a variable already set in the shell wins."""
+    for name, value in config.environment_variables.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")  # no X-Ray daemon on a laptop
+
+
+# -- moto ----------------------------------------------------------------------------------------
+
+def _answers(endpoint: str) -> bool:
+    try:
+        urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+    except urllib.error.HTTPError:
+        return True  # any HTTP answer means the server is up
+    except OSError:
+        return False
+    return True
+
+
+def start_moto(port: int, log_path: Path, stop: threading.Event) -> subprocess.Popen:
+    """moto's server as a subprocess, once it answers. Its request log goes to ``log_path``."""
+    endpoint = f"http://{HOST}:{port}"
+    with open(log_path, "wb") as moto_log:
+        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                                   stdin=subprocess.DEVNULL, stdout=moto_log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + MOTO_START_SECONDS
+    while not _answers(endpoint):
+        if process.poll() is not None:
+            raise StartupError(f"moto server exited with code {process.returncode}; see {log_path}")
+        if stop.is_set():
+            break
+        if time.monotonic() > deadline:
+            stop_moto(process)
+            raise StartupError(f"moto server did not answer on {endpoint} within {MOTO_START_SECONDS} s; "
+                               f"see {log_path}")
+        time.sleep(0.1)
+    return process
+
+
+def stop_moto(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_JOIN_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- invoking functions as Lambda would ----------------------------------------------------------
+
+def invoke(app: Chalice, config: Config, function_name: str, event: dict) -> Any:
+    """``handler(event, context)`` of one of the app's Lambda functions, with that function's stage
+    settings (see chalice.test's ``TestLambdaClient.invoke``)."""
+    scoped = config.scope(config.chalice_stage, function_name)
+    context = LambdaContext(function_name, memory_size=scoped.lambda_memory_size,
+                            max_runtime_ms=scoped.lambda_timeout * 1000)
+    return app.handler_map[function_name](event, context)
+
+
+def failed_message_ids(response: Any, batch: set[str]) -> set[str]:
+    """The messages Lambda leaves on the queue after a ReportBatchItemFailures response.
+
+    No response or no failures listed: all succeeded. A response that is not an object, or a failure
+    whose identifier is empty or not in the batch: the whole batch failed.
+    """
+    if not response:
+        return set()
+    if not isinstance(response, dict):
+        return set(batch)
+    failures = response.get("batchItemFailures")
+    if not failures:
+        return set()
+    if not isinstance(failures, list):
+        return set(batch)
+    failed: set[str] = set()
+    for failure in failures:
+        message_id = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if not message_id or message_id not in batch:
+            return set(batch)
+        failed.add(message_id)
+    return failed
+
+
+class QueuePoller(threading.Thread):
+    """Lambda's SQS event source for one queue: receive a batch, invoke the consumer, delete what it
+    did not report as failed. A consumer that raises leaves the whole batch for redelivery."""
+
+    def __init__(self, sqs: Any, spec: QueueSpec, url: str, handle: Callable[[dict], Any],
+                 stop: threading.Event):
+        super().__init__(name=f"poll-{spec.name}", daemon=True)
+        self._sqs = sqs
+        self._spec = spec
+        self._url = url
+        self._handle = handle
+        self._stopping = stop
+        self._arn = queue_arn(sqs, url)
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                messages = receive(self._sqs, self._url, self._spec.batch_size, POLL_WAIT_SECONDS)
+                if messages:
+                    self._deliver(messages)
+            except Exception:  # noqa: BLE001 - the poller outlives any one failure, as Lambda's does
+                # Ctrl-C reaches moto too (same process group), so it may go away just before the
+                # stop request arrives here: give that a moment before calling this a failure.
+                if self._stopping.wait(1):
+                    return
+                log.exception("%s: polling failed; retrying", self._spec.name)
+
+    def _deliver(self, messages: list[dict]) -> None:
+        batch = {m["MessageId"] for m in messages}
+        try:
+            response = self._handle(sqs_event(messages, self._arn))
+        except Exception:  # noqa: BLE001 - Lambda would count the whole batch as failed
+            log.exception("%s: consumer raised; %d message(s) stay on the queue", self._spec.name, len(batch))
+            return
+        failed = failed_message_ids(response, batch)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)]
+            result = self._sqs.delete_message_batch(QueueUrl=self._url, Entries=entries)
+            for problem in result.get("Failed", []):
+                log.warning("%s: delete failed: %s", self._spec.name, problem.get("Message"))
+        log.info("%s: %d message(s) delivered, %d done, %d left for redelivery",
+                 self._spec.name, len(messages), len(done), len(failed))
+
+
+def scheduled_event(region: str) -> dict:
+    """The EventBridge event a ``rate(...)`` schedule delivers."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region, "resources": [f"arn:aws:events:{region}:123456789012:rule/{RECONCILER}"],
+            "detail": {}}
+
+
+# -- banner ----------------------------------------------------------------------------------------
+
+def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconcile_every: int) -> str:
+    key = next(p.api_key for p in DEMO_PARTNERS if p.partner_id == DEMO_PARTNER_FOR_CURL)
+    body = json.dumps(DEMO_CLAIM, ensure_ascii=False)
+    # The answer is shown (tee to stderr) and its claim_id kept in $CLAIM_ID for the second command.
+    submit = (f"CLAIM_ID=$(curl -s -X POST {api_url}/v1/claims -H 'content-type: application/json' "
+              f"-H 'x-api-key: {key}' -d {shlex.quote(body)} | tee /dev/stderr | {CLAIM_ID_OF_ANSWER}); echo")
+    status = f"curl -s {api_url}/v1/claims/$CLAIM_ID -H 'x-api-key: {key}'; echo"
+    partners = "\n".join(f"    {p.partner_id:<13} x-api-key: {p.api_key:<30} ({p.name})" for p in DEMO_PARTNERS)
+    rule = "=" * 100
+    return f"""
+{rule}
+  Claims intake, local stack
+    API          {api_url}   (Chalice dev server, stage {STAGE})
+    moto (AWS)   {moto_endpoint}   region {region}   server log: {moto_log}
+    consumers    {SCORING_QUEUE.name} -> score_claims, {DISPATCH_QUEUE.name} -> dispatch_claims
+    reconciler   every {reconcile_every} s
+
+  Demo partners:
+{partners}
+
+  Submit a motor claim: answers 202 {{"claim_id", "status", "links"}} and keeps the id in $CLAIM_ID
+    {submit}
+
+  Read its status, RECEIVED -> SCORED -> AWAITING_SURVEYOR -> SURVEYOR_ASSIGNED, with its timeline:
+    {status}
+
+  Ctrl-C stops everything.
+{rule}
+{READY_LINE}: API {api_url}, moto {moto_endpoint}
+"""
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def run(stop: threading.Event) -> None:
+    moto_port = free_port_from_env("MOTO_PORT", 5000)
+    api_port = free_port_from_env("API_PORT", 8000)
+    reconcile_every = int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "60"))
+    moto_endpoint = f"http://{HOST}:{moto_port}"
+    api_url = f"http://{HOST}:{api_port}"
+    region = point_at_moto(moto_endpoint)
+
+    with ExitStack() as running:  # unwinds in reverse: pollers, then the API, then moto
+        moto_log = Path(tempfile.gettempdir()) / f"claims-intake-moto-{moto_port}.log"
+        log.info("starting moto server on %s", moto_endpoint)
+        moto = start_moto(moto_port, moto_log, stop)
+        running.callback(moto_log.unlink, missing_ok=True)  # kept only when moto fails to start
+        running.callback(log.info, "moto server stopped")
+        running.callback(stop_moto, moto)
+        if stop.is_set():
+            return
+
+        sqs = boto3.client("sqs", region_name=region)
+        queues = create_all(sqs)
+        counts = seed()
+        log.info("tables and queues created; seeded %s", counts)
+        os.environ["SCORING_QUEUE_URL"] = queues[SCORING_QUEUE.name]["url"]
+        os.environ["DISPATCH_QUEUE_URL"] = queues[DISPATCH_QUEUE.name]["url"]
+        os.environ.setdefault("PUBLIC_BASE_URL", api_url)
+        config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=STAGE)
+        use_stage_environment(config)
+
+        from app import app  # only now: Powertools and settings read the environment on import
+
+        server = create_local_server(app, config, HOST, api_port)
+        threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()
+        running.callback(server.server.server_close)
+        running.callback(server.shutdown)
+
+        pollers = [QueuePoller(sqs, spec, queues[spec.name]["url"], partial(invoke, app, config, name), stop)
+                   for spec, name in CONSUMERS]
+        for poller in pollers:
+            poller.start()
+            running.callback(poller.join, STOP_JOIN_SECONDS)
+        running.callback(stop.set)  # first to run on the way out, whatever the reason
+
+        if stop.is_set():
+            return
+        print(banner(api_url, moto_endpoint, region, moto_log, reconcile_every), flush=True)
+        while not stop.wait(reconcile_every):
+            try:
+                result = invoke(app, config, RECONCILER, scheduled_event(region))
+                log.info("reconciler: %s", result)
+            except Exception:  # noqa: BLE001 - a failed run is retried on the next tick
+                if not stop.is_set():
+                    log.exception("reconciler failed")
+
+
+def main() -> int:
+    # Our own lines only; the app logs JSON through Powertools' handler, and other libraries'
+    # chatter (botocore's "Found credentials...") stays below the default WARNING threshold.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            log.info("%s received; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        run(stop)
+    except StartupError as error:
+        log.error("cannot start: %s", error)
+        return 1
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The local stack end to end: claims go in over HTTP and come out scored, routed and dispatched.
+
+The tests share one stack (module fixture) and run in file order; the last one stops it.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+
+from infra.local_stack import DEMO_CLAIM
+from infra.seed import DEMO_PARTNERS
+from tests.e2e.conftest import LocalStack, nobody_listens_on
+
+pytestmark = pytest.mark.e2e
+
+KEYS = {p.partner_id: p.api_key for p in DEMO_PARTNERS}
+SETTLE_WITHIN_SECONDS = 30
+STOP_WITHIN_SECONDS = 15
+
+FOOD_SAFETY_CLAIM = {
+    "external_ref": "E2E-ELEME-0001",
+    "policy": {"number": "PA2026000123", "order_id": "E123456"},
+    "claimant": {"name": "张三", "phone": "+8613800138000"},
+    "loss": {"type": "food_safety", "occurred_at": "2026-11-24T12:30:00+08:00",
+             "description": "stomach ache after lunch", "location": {"region_code": "310115"}},
+    "amount": {"value": "35.50", "currency": "CNY"},
+}
+
+
+def submit(stack: LocalStack, partner_id: str, claim: dict):
+    return stack.http.post(f"{stack.api_url}/v1/claims", json=claim, timeout=10,
+                           headers={"x-api-key": KEYS[partner_id]})
+
+
+def claim_once_settled(stack: LocalStack, partner_id: str, claim_id: str, status: str) -> dict:
+    """The claim as soon as it reaches ``status``; fails with the last answer if it never does."""
+    deadline = time.monotonic() + SETTLE_WITHIN_SECONDS
+    while True:
+        answer = stack.http.get(f"{stack.api_url}/v1/claims/{claim_id}", timeout=10,
+                                headers={"x-api-key": KEYS[partner_id]})
+        assert answer.status_code == 200, answer.text
+        claim = answer.json()
+        if claim["status"] == status:
+            return claim
+        if time.monotonic() > deadline:
+            pytest.fail(f"claim stayed {claim['status']}, never reached {status}:\n{claim}\n{stack.tail()}")
+        time.sleep(0.2)
+
+
+def test_the_banner_tells_a_newcomer_how_to_call_the_api(local_stack: LocalStack):
+    # GIVEN the local stack has started
+    # WHEN a newcomer reads what it printed
+    output = local_stack.output()
+
+    # THEN every demo key and a curl for each step is there, pointing at the API it serves
+    for key in KEYS.values():
+        assert key in output
+    assert f"curl -s -X POST {local_stack.api_url}/v1/claims" in output
+    assert f"curl -s {local_stack.api_url}/v1/claims/$CLAIM_ID -H 'x-api-key: {KEYS['motor-direct']}'" in output
+
+
+def test_a_motor_claim_is_scored_and_dispatched_to_a_surveyor(local_stack: LocalStack):
+    # GIVEN the demo motor claim, a collision in region 310115 where surveyors work
+    claim = {**DEMO_CLAIM, "external_ref": "E2E-MOTOR-0001"}
+
+    # WHEN the motor-direct partner submits it
+    answer = submit(local_stack, "motor-direct", claim)
+
+    # THEN it is accepted at once ...
+    assert answer.status_code == 202, answer.text
+    accepted = answer.json()
+    assert accepted["status"] == "RECEIVED"
+    assert accepted["links"]["self"] == f"/v1/claims/{accepted['claim_id']}"
+    # ... and the queue consumers take it all the way to a surveyor of its region
+    settled = claim_once_settled(local_stack, "motor-direct", accepted["claim_id"], "SURVEYOR_ASSIGNED")
+    assert [step["status"] for step in settled["timeline"]] == [
+        "RECEIVED", "SCORED", "AWAITING_SURVEYOR", "SURVEYOR_ASSIGNED"]
+    assert settled["segment"] == "FIELD_SURVEY"
+    assert settled["surveyor_id"] in {"SV-SH-001", "SV-SH-002"}
+
+
+def test_a_small_food_safety_claim_is_fast_tracked_to_review(local_stack: LocalStack):
+    # GIVEN a 35.50 CNY food-safety claim on an eleme policy
+    # WHEN eleme submits it
+    answer = submit(local_stack, "eleme", FOOD_SAFETY_CLAIM)
+
+    # THEN it is accepted, scored into the fast track and waits for review, with no surveyor
+    assert answer.status_code == 202, answer.text
+    settled = claim_once_settled(local_stack, "eleme", answer.json()["claim_id"], "IN_REVIEW")
+    assert settled["segment"] == "FAST_TRACK"
+    assert [step["status"] for step in settled["timeline"]] == ["RECEIVED", "SCORED", "IN_REVIEW"]
+    assert settled["surveyor_id"] is None
+
+
+def test_an_unknown_api_key_is_refused(local_stack: LocalStack):
+    # GIVEN a key no partner was issued
+    # WHEN it is used to submit a claim
+    answer = local_stack.http.post(f"{local_stack.api_url}/v1/claims", json=DEMO_CLAIM, timeout=10,
+                                   headers={"x-api-key": "demo-key-nobody-000000"})
+
+    # THEN the API answers 401 in the contract's error shape
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_sigint_stops_everything_cleanly(local_stack: LocalStack):
+    # GIVEN the running stack (this test runs last: it stops the stack the others share)
+    # WHEN it gets SIGINT, as from Ctrl-C
+    local_stack.process.send_signal(signal.SIGINT)
+
+    # THEN it exits 0 without a traceback, and neither the API nor moto listens any more
+    try:
+        exit_code = local_stack.process.wait(timeout=STOP_WITHIN_SECONDS)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {STOP_WITHIN_SECONDS} s after SIGINT:\n{local_stack.tail()}")
+    assert exit_code == 0, local_stack.tail()
+    assert "Traceback" not in local_stack.output()
+    assert nobody_listens_on(local_stack.api_port)
+    assert nobody_listens_on(local_stack.moto_port)
