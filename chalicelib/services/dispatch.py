@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalicelib.domain.claim import ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
 from chalicelib.domain.surveyor import candidates_in_order
-from chalicelib.observability import logger
+from chalicelib.observability import logger, traced
 from chalicelib.services.ports import AssignOutcome, ClaimQueue, ClaimRepository, SurveyorRepository, Telemetry
 
 ACTOR = "system:dispatch"
@@ -26,6 +26,7 @@ class DispatchService:
         self._retry_base = retry_base_seconds
         self._clock = clock
 
+    @traced
     def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0) -> ClaimStatus:
         """Idempotent: a claim already assigned is left alone; capacity is never exceeded."""
         claim = self._claims.get(claim_id)

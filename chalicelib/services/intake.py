@@ -8,7 +8,7 @@ from chalicelib.domain import claim as claim_domain
 from chalicelib.domain.claim import Claim, ClaimStatus, ClaimSubmission
 from chalicelib.domain.errors import DomainError, IdempotencyConflict, NotFound
 from chalicelib.domain.ids import new_claim_id
-from chalicelib.observability import logger
+from chalicelib.observability import logger, traced
 from chalicelib.services.ports import ClaimQueue, ClaimRepository, IdempotencyRecord, NewClaim, Telemetry
 
 
@@ -44,6 +44,7 @@ class IntakeService:
         self._new_id = new_id
         self._clock = clock
 
+    @traced
     def submit(self, request: IntakeRequest) -> Accepted:
         new = self._new_claim(request)
         existing = self._claims.add(new)
@@ -55,6 +56,7 @@ class IntakeService:
                                              "channel": request.submission.channel.value})
         return Accepted(new.claim.claim_id, ClaimStatus.RECEIVED)
 
+    @traced
     def submit_many(self, requests: list[IntakeRequest]) -> list[Accepted | DomainError]:
         """Each request on its own: a replay or a conflict in one never affects another."""
         news = [self._new_claim(r) for r in requests]

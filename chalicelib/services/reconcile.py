@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.domain.claim import utc_now
-from chalicelib.observability import logger
+from chalicelib.observability import logger, traced
 from chalicelib.services.ports import ClaimQueue, ClaimRepository, Telemetry
 
 
@@ -17,6 +17,7 @@ class Reconciler:
         self._after = timedelta(seconds=after_seconds)
         self._clock = clock
 
+    @traced
     def requeue_stuck(self, limit: int = 1000) -> int:
         """Scoring is idempotent, so a claim that was only slow, not lost, is harmless to re-send."""
         cutoff = self._clock() - self._after

@@ -4,7 +4,7 @@ from __future__ import annotations
 from chalicelib.domain.claim import ClaimStatus, Segment, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
 from chalicelib.domain.scoring import score_submission
-from chalicelib.observability import logger
+from chalicelib.observability import logger, traced
 from chalicelib.services.ports import ClaimQueue, ClaimRepository, Telemetry
 
 ACTOR = "system:scoring"
@@ -17,6 +17,7 @@ class ScoringService:
         self._telemetry = telemetry
         self._clock = clock
 
+    @traced
     def score(self, claim_id: str, correlation_id: str | None = None) -> ClaimStatus:
         """Idempotent: a redelivered message finishes what is left and changes nothing else."""
         claim = self._claims.get(claim_id)
