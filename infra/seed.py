@@ -43,7 +43,7 @@ def seed() -> dict:
         ApiKeyModel(hash_api_key(p.api_key), partner_id=p.partner_id, label="demo", active=1,
                     created_at=now).save()
     for number, product, name, phone, plate, order_id, partner in DEMO_POLICIES:
-        PolicyModel(number, product=product, holder_name=name, holder_phone=phone, plate=plate,
+        PolicyModel(number, product=product, customer_id=f"CUS-{phone[-8:]}", holder_name=name, holder_phone=phone, plate=plate,
                     order_id=order_id, partner_id=partner, starts_on="2026-01-01", ends_on="2026-12-31").save()
     for surveyor_id, name, region, capacity in DEMO_SURVEYORS:
         SurveyorModel(surveyor_id, name=name, region_code=region, status="AVAILABLE", capacity=capacity,

@@ -145,11 +145,16 @@ class PolicyOrderIndex(_PolicyIndex):
 
 
 class PolicyModel(Model):
+    """A policy. Keys are stored normalised (chalicelib.domain.identity): policy number upper case
+    without spaces, phone in E.164, plate without separators. Dates are the policy's local dates,
+    inclusive, in the product's time zone."""
+
     class Meta(_Meta):
         table_name = Tables.POLICIES
 
     policy_number = UnicodeAttribute(hash_key=True)
     product = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
     holder_name = UnicodeAttribute()
     holder_phone = UnicodeAttribute(null=True)
     plate = UnicodeAttribute(null=True)
@@ -162,6 +167,29 @@ class PolicyModel(Model):
     by_phone = PolicyPhoneIndex()
     by_plate = PolicyPlateIndex()
     by_order = PolicyOrderIndex()
+
+
+class CustomerPhoneIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "phone-index"
+        projection = AllProjection()
+
+    phone = UnicodeAttribute(hash_key=True)
+
+
+class CustomerModel(Model):
+    """A policyholder. ``id_number`` is personal data: never logged, shown only masked."""
+
+    class Meta(_Meta):
+        table_name = Tables.CUSTOMERS
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    id_number = UnicodeAttribute(null=True)
+    language = UnicodeAttribute(default="zh-CN")
+
+    by_phone = CustomerPhoneIndex()
 
 
 class SurveyorRegionIndex(GlobalSecondaryIndex):
@@ -187,4 +215,4 @@ class SurveyorModel(Model):
 
 
 ALL_MODELS = (ClaimModel, ClaimEventModel, IdempotencyModel, PartnerModel, ApiKeyModel, PolicyModel,
-              SurveyorModel)
+              CustomerModel, SurveyorModel)

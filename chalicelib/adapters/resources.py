@@ -17,6 +17,7 @@ class Tables:
     PARTNERS = f"{APP_NAME}-partners"
     API_KEYS = f"{APP_NAME}-api-keys"
     POLICIES = f"{APP_NAME}-policies"
+    CUSTOMERS = f"{APP_NAME}-customers"
     SURVEYORS = f"{APP_NAME}-surveyors"
 
 

@@ -1,0 +1,48 @@
+"""Insurance products as data (chalicelib/data/products.json): perils, limit, deductible, survey."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+PRODUCTS_FILE = Path(__file__).resolve().parent.parent / "data" / "products.json"
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str
+    name: str
+    perils: frozenset[str]
+    limit: Decimal
+    deductible: Decimal
+    currency: str
+    typical_claim: Decimal
+    field_survey: bool
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    version: str
+    products: dict[str, Product]
+
+    def get(self, code: str) -> Product | None:
+        return self.products.get(code)
+
+
+def parse_catalogue(data: dict) -> Catalogue:
+    products = {
+        code: Product(code=code, name=p["name"], perils=frozenset(p["perils"]), limit=Decimal(p["limit"]),
+                      deductible=Decimal(p["deductible"]), currency=p["currency"],
+                      typical_claim=Decimal(p["typical_claim"]), field_survey=bool(p["field_survey"]),
+                      timezone=p["timezone"])
+        for code, p in data["products"].items()
+    }
+    return Catalogue(version=data["version"], products=products)
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    return parse_catalogue(json.loads(PRODUCTS_FILE.read_text(encoding="utf-8")))
