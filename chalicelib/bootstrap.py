@@ -12,8 +12,16 @@ from chalicelib.observability import Telemetry
 from chalicelib.services.auth import PartnerAuthenticator
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeService
-from chalicelib.services.ports import ClaimQueue, ClaimRepository, PartnerDirectory, SurveyorRepository
+from chalicelib.domain.products import catalogue
+from chalicelib.services.ports import (
+    ClaimQueue,
+    ClaimRepository,
+    PartnerDirectory,
+    PolicyDirectory,
+    SurveyorRepository,
+)
 from chalicelib.services.reconcile import Reconciler
+from chalicelib.services.resolve import PolicyResolver
 from chalicelib.services.scoring import ScoringService
 from chalicelib.settings import Settings, get_settings
 
@@ -25,13 +33,15 @@ class Container:
     surveyors: SurveyorRepository
     partners: PartnerDirectory
     queue: ClaimQueue
+    policies: PolicyDirectory
     telemetry: Telemetry = field(default_factory=Telemetry)
 
     def __post_init__(self) -> None:
         s = self.settings
         self.intake = IntakeService(self.claims, self.queue, self.telemetry)
         self.auth = PartnerAuthenticator(self.partners, s.api_key_cache_seconds)
-        self.scoring = ScoringService(self.claims, self.queue, self.telemetry)
+        self.scoring = ScoringService(self.claims, self.queue, self.telemetry,
+                                      PolicyResolver(self.policies, catalogue()), catalogue())
         self.dispatch = DispatchService(self.claims, self.surveyors, self.queue, self.telemetry,
                                         retry_base_seconds=s.dispatch_retry_base_seconds)
         self.reconciler = Reconciler(self.claims, self.queue, self.telemetry, s.reconcile_after_seconds)
@@ -42,6 +52,7 @@ def build_aws(settings: Settings) -> Container:
     from botocore.config import Config
 
     from chalicelib.adapters import dynamo
+    from chalicelib.adapters.policies import DynamoPolicyDirectory
     from chalicelib.adapters.sqs import SqsClaimQueue
 
     dynamo.configure(settings.aws_region, settings.aws_connect_timeout_seconds,
@@ -57,6 +68,7 @@ def build_aws(settings: Settings) -> Container:
         surveyors=dynamo.DynamoSurveyorRepository(),
         partners=dynamo.DynamoPartnerDirectory(),
         queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url),
+        policies=DynamoPolicyDirectory(),
     )
 
 

@@ -7,12 +7,13 @@ import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from chalicelib.domain.claim import Channel, Claim, ClaimEvent, ClaimStatus, ClaimSubmission, Location, received
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.ids import new_claim_id
+from chalicelib.domain.policy import Policy
 from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 from chalicelib.services.ports import AssignOutcome, IdempotencyRecord, NewClaim, PartnerIdentity
 
@@ -197,12 +198,16 @@ def motor_claim_body(*, region: str = "310115", plate: str = "沪A12345", **kwar
 def submission(*, loss_type: str = "food_safety", region: str = "310115", amount: str = "35.50",
                external_ref: str | None = None, occurred_at: datetime | None = None,
                plate: str | None = None, channel: Channel = Channel.PARTNER_API,
-               description: str = "午餐后腹泻") -> ClaimSubmission:
+               description: str = "午餐后腹泻", policy_number: str | None = None,
+               order_id: str | None = "E123456", phone: str | None = "+8613800138000") -> ClaimSubmission:
+    """A submission naming a demo policy: the motor one for motor losses, the food-safety one otherwise."""
+    if policy_number is None:
+        policy_number = "PM2026000789" if loss_type.startswith("motor_") else "PA2026000123"
     return ClaimSubmission(
         channel=channel, loss_type=loss_type, occurred_at=occurred_at or yesterday_in_shanghai(),
         description=description, location=Location(region, "上海市浦东新区", 31.22, 121.54),
-        amount=Decimal(amount), currency="CNY", claimant_name="张三", claimant_phone="+8613800138000",
-        policy_number="PA2026000123", order_id="E123456", plate=plate, external_ref=external_ref)
+        amount=Decimal(amount), currency="CNY", claimant_name="张三", claimant_phone=phone,
+        policy_number=policy_number or None, order_id=order_id, plate=plate, external_ref=external_ref)
 
 
 def new_claim(*, owner: str = "eleme", key: str | None = None, sub: ClaimSubmission | None = None,
@@ -241,3 +246,49 @@ class MonotonicClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class FakePolicyDirectory:
+    """Policies in memory, looked up by the same normalised keys as the DynamoDB directory."""
+
+    def __init__(self, policies: list[Policy] | None = None):
+        self.policies = list(demo_policies() if policies is None else policies)
+        self.lookups: dict[str, int] = defaultdict(int)
+
+    def by_number(self, policy_number: str) -> Policy | None:
+        self.lookups["number"] += 1
+        return next((p for p in self.policies if p.policy_number == policy_number), None)
+
+    def by_order_id(self, order_id: str) -> list[Policy]:
+        self.lookups["order_id"] += 1
+        return [p for p in self.policies if p.order_id == order_id]
+
+    def by_phone(self, phone_e164: str) -> list[Policy]:
+        self.lookups["phone"] += 1
+        return [p for p in self.policies if p.holder_phone == phone_e164]
+
+    def by_plate(self, plate: str) -> list[Policy]:
+        self.lookups["plate"] += 1
+        return [p for p in self.policies if p.plate == plate]
+
+
+def policy(number: str, product: str, *, phone: str | None = None, plate: str | None = None,
+           order_id: str | None = None, partner_id: str | None = None, starts: str = "2026-01-01",
+           ends: str = "2026-12-31", status: str = "ACTIVE") -> Policy:
+    return Policy(number, product, f"CUS-{number}", date.fromisoformat(starts), date.fromisoformat(ends),
+                  status, partner_id, phone, plate, order_id)
+
+
+def demo_policies() -> list[Policy]:
+    """The seeded demo policies that tests' default submissions name."""
+    return [policy("PA2026000123", "food_safety", phone="+8613800138000", order_id="E123456", partner_id="eleme"),
+            policy("PM2026000789", "motor", phone="+8613700137000", plate="沪A12345", partner_id="motor-direct")]
+
+
+def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirectory | None = None):
+    from chalicelib.domain.products import catalogue
+    from chalicelib.services.resolve import PolicyResolver
+    from chalicelib.services.scoring import ScoringService
+
+    return ScoringService(claims, queue, telemetry, PolicyResolver(policies or FakePolicyDirectory(), catalogue()),
+                          catalogue(), clock=clock)

@@ -85,6 +85,14 @@ def claim_to_model(claim: Claim) -> ClaimModel:
         score=claim.score,
         score_reasons=list(claim.score_reasons) or None,
         surveyor_id=claim.surveyor_id,
+        resolution=claim.resolution,
+        matched_by=claim.matched_by,
+        resolved_policy=claim.policy_number,
+        product=claim.product,
+        candidates=list(claim.candidates) or None,
+        covered=None if claim.covered is None else int(claim.covered),
+        coverage_reasons=list(claim.coverage_reasons) or None,
+        payable=None if claim.payable is None else str(claim.payable),
     )
 
 
@@ -119,6 +127,14 @@ def claim_from_model(m: ClaimModel) -> Claim:
         score=int(m.score) if m.score is not None else None,
         score_reasons=tuple(m.score_reasons or ()),
         surveyor_id=m.surveyor_id,
+        resolution=m.resolution,
+        matched_by=m.matched_by,
+        policy_number=m.resolved_policy,
+        product=m.product,
+        candidates=tuple(m.candidates or ()),
+        covered=None if m.covered is None else bool(m.covered),
+        coverage_reasons=tuple(m.coverage_reasons or ()),
+        payable=None if m.payable is None else Decimal(m.payable),
     )
 
 

@@ -64,6 +64,14 @@ class ClaimModel(Model):
     score = NumberAttribute(null=True)
     score_reasons = ListAttribute(of=UnicodeAttribute, null=True)
     surveyor_id = UnicodeAttribute(null=True)
+    resolution = UnicodeAttribute(null=True)
+    matched_by = UnicodeAttribute(null=True)
+    resolved_policy = UnicodeAttribute(null=True)
+    product = UnicodeAttribute(null=True)
+    candidates = ListAttribute(of=UnicodeAttribute, null=True)
+    covered = NumberAttribute(null=True)
+    coverage_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    payable = UnicodeAttribute(null=True)
 
     unscored_index = UnscoredIndex()
 

@@ -35,6 +35,12 @@ def claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
         "segment": claim.segment.value if claim.segment else None,
         "score": claim.score,
         "surveyor_id": claim.surveyor_id,
+        "resolution": {"outcome": claim.resolution, "matched_by": claim.matched_by,
+                       "policy_number": claim.policy_number, "product": claim.product,
+                       "candidates": list(claim.candidates)} if claim.resolution else None,
+        "coverage": {"covered": claim.covered, "reasons": list(claim.coverage_reasons),
+                     "suggested_payable": None if claim.payable is None else str(claim.payable)}
+        if claim.covered is not None else None,
         "timeline": [{"seq": ev.seq, "at": iso(ev.at), "status": ev.status.value, "kind": ev.kind,
                       "actor": ev.actor} for ev in events],
         "links": {"self": f"/v1/claims/{claim.claim_id}"},

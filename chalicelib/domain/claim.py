@@ -133,6 +133,23 @@ class Claim:
     score: int | None = None
     score_reasons: tuple[str, ...] = ()
     surveyor_id: str | None = None
+    # policy resolution and coverage (set by scoring)
+    resolution: str | None = None  # ResolutionOutcome value
+    matched_by: str | None = None  # MatchKey value
+    policy_number: str | None = None  # the resolved policy
+    product: str | None = None
+    candidates: tuple[str, ...] = ()
+    covered: bool | None = None
+    coverage_reasons: tuple[str, ...] = ()
+    payable: Decimal | None = None
+
+    def record(self, kind: str, *, actor: str, detail: dict, at: datetime | None = None,
+               **changes) -> tuple["Claim", ClaimEvent]:
+        """A timeline entry that is not a status change (for example the policy it was tied to)."""
+        now = at or utc_now()
+        seq = self.event_seq + 1
+        updated = replace(self, updated_at=now, version=self.version + 1, event_seq=seq, **changes)
+        return updated, ClaimEvent(self.claim_id, seq, now, actor, kind, self.status, detail)
 
     def transition(
         self, target: ClaimStatus, *, actor: str, kind: str, at: datetime | None = None, **changes

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.claim import Claim, ClaimEvent
+from chalicelib.domain.policy import Policy
 from chalicelib.domain.surveyor import Surveyor
 
 
@@ -53,6 +54,18 @@ class ClaimRepository(Protocol):
 
     def received_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str | None]]:
         """(claim id, correlation id) of claims still RECEIVED, received before ``cutoff``, oldest first."""
+
+
+class PolicyDirectory(Protocol):
+    """Policy lookups by normalised key; each is one GetItem or one GSI query."""
+
+    def by_number(self, policy_number: str) -> Policy | None: ...
+
+    def by_order_id(self, order_id: str) -> list[Policy]: ...
+
+    def by_phone(self, phone_e164: str) -> list[Policy]: ...
+
+    def by_plate(self, plate: str) -> list[Policy]: ...
 
 
 class SurveyorRepository(Protocol):

@@ -76,8 +76,11 @@ def test_a_motor_claim_is_scored_and_dispatched_to_a_surveyor(local_stack: Local
     assert accepted["links"]["self"] == f"/v1/claims/{accepted['claim_id']}"
     # ... and the queue consumers take it all the way to a surveyor of its region
     settled = claim_once_settled(local_stack, "motor-direct", accepted["claim_id"], "SURVEYOR_ASSIGNED")
-    assert [step["status"] for step in settled["timeline"]] == [
-        "RECEIVED", "SCORED", "AWAITING_SURVEYOR", "SURVEYOR_ASSIGNED"]
+    assert [(step["kind"], step["status"]) for step in settled["timeline"]] == [
+        ("claim.received", "RECEIVED"), ("claim.policy_resolved", "RECEIVED"), ("claim.scored", "SCORED"),
+        ("claim.routed", "AWAITING_SURVEYOR"), ("claim.surveyor_assigned", "SURVEYOR_ASSIGNED")]
+    assert settled["resolution"]["outcome"] == "RESOLVED"
+    assert settled["coverage"]["covered"] is True
     assert settled["segment"] == "FIELD_SURVEY"
     assert settled["surveyor_id"] in {"SV-SH-001", "SV-SH-002"}
 
@@ -91,7 +94,8 @@ def test_a_small_food_safety_claim_is_fast_tracked_to_review(local_stack: LocalS
     assert answer.status_code == 202, answer.text
     settled = claim_once_settled(local_stack, "eleme", answer.json()["claim_id"], "IN_REVIEW")
     assert settled["segment"] == "FAST_TRACK"
-    assert [step["status"] for step in settled["timeline"]] == ["RECEIVED", "SCORED", "IN_REVIEW"]
+    assert [step["status"] for step in settled["timeline"]] == ["RECEIVED", "RECEIVED", "SCORED", "IN_REVIEW"]
+    assert settled["coverage"] == {"covered": True, "reasons": [], "suggested_payable": "35.50"}
     assert settled["surveyor_id"] is None
 
 

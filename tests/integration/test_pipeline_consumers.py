@@ -50,8 +50,9 @@ def test_scoring_sends_small_clean_micro_claim_to_fast_track_review(client, pipe
     claim = _claim(claim_id)
     assert claim.status is ClaimStatus.IN_REVIEW
     assert claim.segment is Segment.FAST_TRACK
-    assert [e.status for e in _timeline(claim_id)] == [ClaimStatus.RECEIVED, ClaimStatus.SCORED,
-                                                       ClaimStatus.IN_REVIEW]
+    assert [(e.kind, e.status) for e in _timeline(claim_id)] == [
+        ("claim.received", ClaimStatus.RECEIVED), ("claim.policy_resolved", ClaimStatus.RECEIVED),
+        ("claim.scored", ClaimStatus.SCORED), ("claim.routed", ClaimStatus.IN_REVIEW)]
     assert queues.receive(DISPATCH_QUEUE.name) == []
 
 

@@ -6,15 +6,27 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib.domain.claim import Segment
+from chalicelib.domain.coverage import Coverage
+from chalicelib.domain.policy import MatchKey, Resolution, ResolutionOutcome
 from chalicelib.domain.perils import PERILS, MOTOR
 from chalicelib.domain.scoring import RULES_VERSION, score_submission
-from tests.fakes import submission
+from tests.fakes import demo_policies, submission
 
 RECEIVED = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 
 
+RESOLVED = Resolution(ResolutionOutcome.RESOLVED, MatchKey.POLICY_NUMBER, demo_policies()[0])
+
+
+def _covered(sub, survey: bool | None = None) -> Coverage:
+    survey = sub.loss_type.startswith("motor_") if survey is None else survey
+    return Coverage(True, (), sub.amount, survey)
+
+
 def _score(days_late: float = 1, **kwargs):
-    return score_submission(submission(occurred_at=RECEIVED - timedelta(days=days_late), **kwargs), RECEIVED)
+    """Scored as a claim resolved to one policy that covers it (a field survey for motor)."""
+    sub = submission(occurred_at=RECEIVED - timedelta(days=days_late), **kwargs)
+    return score_submission(sub, RECEIVED, RESOLVED, _covered(sub))
 
 
 def test_small_clean_micro_claim_is_fast_tracked():
@@ -51,7 +63,7 @@ def test_motor_loss_needs_a_field_survey(loss_type):
 
     # THEN it needs a surveyor
     assert result.segment is Segment.FIELD_SURVEY
-    assert "motor_loss_needs_survey" in result.reasons
+    assert "product_needs_survey" in result.reasons
 
 
 def test_late_report_adds_risk_and_loses_the_fast_track():
@@ -109,7 +121,46 @@ def test_lateness_is_measured_across_time_zones():
     occurred = (RECEIVED - timedelta(days=31, minutes=30)).astimezone(shanghai)
 
     # WHEN it is scored
-    result = score_submission(submission(occurred_at=occurred), RECEIVED)
+    sub = submission(occurred_at=occurred)
+    result = score_submission(sub, RECEIVED, RESOLVED, _covered(sub))
 
     # THEN the offset does not change the count of days
     assert result.reasons[0] == "late_report:31d"
+
+
+@pytest.mark.parametrize("outcome", [ResolutionOutcome.UNVERIFIED, ResolutionOutcome.AMBIGUOUS])
+def test_claim_without_one_policy_is_kept_for_review(outcome):
+    # GIVEN a small claim that matched no policy, or several
+    sub = submission(amount="35.50")
+
+    # WHEN it is scored (there is no coverage to check)
+    result = score_submission(sub, RECEIVED, Resolution(outcome), None)
+
+    # THEN an agent reviews it: never rejected, never fast-tracked
+    assert result.segment is Segment.STANDARD_REVIEW
+    assert result.score == 10
+    assert result.reasons == (f"policy_{outcome.value.lower()}",)
+
+
+def test_unverified_motor_claim_is_not_sent_to_a_surveyor_before_review():
+    # GIVEN a motor claim that matched no policy
+    sub = submission(loss_type="motor_collision", plate="沪A12345", amount="3000")
+
+    # WHEN it is scored
+    result = score_submission(sub, RECEIVED, Resolution(ResolutionOutcome.UNVERIFIED), None)
+
+    # THEN it waits for an agent rather than taking a surveyor's time
+    assert result.segment is Segment.STANDARD_REVIEW
+
+
+def test_claim_not_covered_goes_to_review_with_the_reasons():
+    # GIVEN a claim whose policy had ended on the loss date
+    sub = submission(amount="35.50")
+    coverage = Coverage(False, ("loss_outside_policy_period",), sub.amount * 0, False)
+
+    # WHEN it is scored
+    result = score_submission(sub, RECEIVED, RESOLVED, coverage)
+
+    # THEN an agent confirms the refusal: the reason is spelt out
+    assert (result.segment, result.score) == (Segment.STANDARD_REVIEW, 20)
+    assert result.reasons == ("not_covered:loss_outside_policy_period",)

@@ -7,8 +7,7 @@ import pytest
 
 from chalicelib.domain.claim import ClaimStatus, Segment
 from chalicelib.domain.errors import NotFound
-from chalicelib.services.scoring import ScoringService
-from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, new_claim, submission
+from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, new_claim, scoring_service, submission
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
 
@@ -30,7 +29,7 @@ def telemetry():
 
 @pytest.fixture
 def scoring(claims, queue, telemetry):
-    return ScoringService(claims, queue, telemetry, clock=Clock(NOW))
+    return scoring_service(claims, queue, telemetry, Clock(NOW))
 
 
 def _stored(claims, **sub) -> str:
@@ -47,11 +46,15 @@ def test_small_micro_claim_goes_to_review_on_the_fast_track(scoring, claims, que
     # WHEN it is scored
     status = scoring.score(claim_id, "abc-123")
 
-    # THEN it is in review on the fast track, two versions and two events later; dispatch is not asked
+    # THEN it is tied to its policy and in review on the fast track, three versions and three events
+    # later; dispatch is not asked
     claim = claims.get(claim_id)
     assert status is ClaimStatus.IN_REVIEW
-    assert (claim.status, claim.segment, claim.score, claim.version) == (ClaimStatus.IN_REVIEW, Segment.FAST_TRACK, 0, 3)
+    assert (claim.status, claim.segment, claim.score, claim.version) == (ClaimStatus.IN_REVIEW, Segment.FAST_TRACK, 0, 4)
+    assert (claim.resolution, claim.matched_by, claim.policy_number, claim.covered) == (
+        "RESOLVED", "policy_number", "PA2026000123", True)
     assert [(e.kind, e.status, e.actor) for e in claims.events(claim_id)[1:]] == [
+        ("claim.policy_resolved", ClaimStatus.RECEIVED, "system:scoring"),
         ("claim.scored", ClaimStatus.SCORED, "system:scoring"), ("claim.routed", ClaimStatus.IN_REVIEW, "system:scoring")]
     assert queue.sent == []
     assert telemetry.counts["ClaimsScored"] == 1
@@ -161,7 +164,7 @@ def test_losing_a_race_takes_the_stored_state(queue, telemetry):
     # GIVEN a motor claim that another consumer scores at the same moment
     claims = _RacingRepository()
     claim_id = _stored(claims, loss_type="motor_collision", amount="3200", plate="沪A12345")
-    scoring = ScoringService(claims, queue, telemetry, clock=Clock(NOW))
+    scoring = scoring_service(claims, queue, telemetry, Clock(NOW))
 
     # WHEN we score it and our write loses
     status = scoring.score(claim_id)
