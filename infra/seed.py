@@ -1,11 +1,15 @@
-"""Demo data for the local stack and the tests: partners with API keys, policies, surveyors."""
+"""Demo data for the local stack and the tests: partners with API keys, policies and their customers
+(imported from ``infra/data/demo_policies.csv`` by the policy importer), surveyors."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
-from chalicelib.adapters.models import ApiKeyModel, PartnerModel, PolicyModel, SurveyorModel
+from chalicelib.adapters.models import ApiKeyModel, PartnerModel, SurveyorModel
 from chalicelib.services.auth import hash_api_key
+from infra.import_policies import Report, import_files
 
 
 @dataclass(frozen=True)
@@ -22,11 +26,7 @@ DEMO_PARTNERS = (
     DemoPartner("motor-direct", "Motor direct channel", "demo-key-motor-direct-a04b6d"),
 )
 
-DEMO_POLICIES = (
-    ("PA2026000123", "food_safety", "张三", "+8613800138000", None, "E123456", "eleme"),
-    ("PB2026000456", "shared_bike_accident", "李四", "+8613900139000", None, None, "hellobike"),
-    ("PM2026000789", "motor", "王五", "+8613700137000", "沪A12345", None, "motor-direct"),
-)
+DEMO_POLICIES_FILE = Path(__file__).resolve().parent / "data" / "demo_policies.csv"
 
 DEMO_SURVEYORS = (
     ("SV-SH-001", "陈查勘", "310115", 3),
@@ -42,10 +42,12 @@ def seed() -> dict:
         PartnerModel(p.partner_id, name=p.name, active=1, created_at=now).save()
         ApiKeyModel(hash_api_key(p.api_key), partner_id=p.partner_id, label="demo", active=1,
                     created_at=now).save()
-    for number, product, name, phone, plate, order_id, partner in DEMO_POLICIES:
-        PolicyModel(number, product=product, customer_id=f"CUS-{phone[-8:]}", holder_name=name, holder_phone=phone, plate=plate,
-                    order_id=order_id, partner_id=partner, starts_on="2026-01-01", ends_on="2026-12-31").save()
+    report = io.StringIO()
+    policies = import_files([DEMO_POLICIES_FILE], report=Report(report))
+    if policies.exit_code != 0 or policies.counts.warnings:
+        raise RuntimeError(f"demo policies did not import cleanly:\n{report.getvalue()}{policies.summary()}")
     for surveyor_id, name, region, capacity in DEMO_SURVEYORS:
         SurveyorModel(surveyor_id, name=name, region_code=region, status="AVAILABLE", capacity=capacity,
                       active_claims=0).save()
-    return {"partners": len(DEMO_PARTNERS), "policies": len(DEMO_POLICIES), "surveyors": len(DEMO_SURVEYORS)}
+    return {"partners": len(DEMO_PARTNERS), "policies": policies.counts.imported,
+            "customers": policies.counts.customers, "surveyors": len(DEMO_SURVEYORS)}
