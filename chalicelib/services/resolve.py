@@ -36,8 +36,9 @@ class PolicyResolver:
         number = normalise_policy_number(sub.policy_number)
         if number:
             yield MatchKey.POLICY_NUMBER, lambda: [p for p in [self._policies.by_number(number)] if p]
-        if sub.order_id:
-            yield MatchKey.ORDER_ID, lambda: self._policies.by_order_id(sub.order_id.strip())
+        order_id = sub.order_id.strip() if sub.order_id else None
+        if order_id:  # a blank one is no key (and an empty GSI key is a DynamoDB ValidationException)
+            yield MatchKey.ORDER_ID, lambda: self._policies.by_order_id(order_id)
         phone = normalise_phone(sub.claimant_phone)
         if phone:
             yield MatchKey.PHONE, lambda: self._policies.by_phone(phone)
