@@ -248,7 +248,7 @@ def report(out, args, results: list[PathResult], load_s: float, unhooked: dict) 
         p(f"  {r.path:<16}{r.n:>6}{r.window.total / r.n:>8.2f}{r.window.http / r.n:>7.2f}  {ops}\n")
     p("\n")
 
-    p(f"Resolution time, ms (same moto server; product = PolicyResolver.resolve through DynamoPolicyDirectory;\n"
+    p("Resolution time, ms (same moto server; product = PolicyResolver.resolve through DynamoPolicyDirectory;\n"
       f"floor = bare boto3 get_item / query of the same keys; order alternated each round; cpu = this\n"
       f"process's mean CPU time per resolution, moto's left out)\n")
     p(f"  {'path':<16}{'floor calls':<24}{'product p50':>12}{'p99':>8}{'floor p50':>11}{'p99':>8}"
