@@ -249,8 +249,8 @@ def report(out, args, results: list[PathResult], load_s: float, unhooked: dict) 
     p("\n")
 
     p("Resolution time, ms (same moto server; product = PolicyResolver.resolve through DynamoPolicyDirectory;\n"
-      f"floor = bare boto3 get_item / query of the same keys; order alternated each round; cpu = this\n"
-      f"process's mean CPU time per resolution, moto's left out)\n")
+      "floor = bare boto3 get_item / query of the same keys; order alternated each round; cpu = this\n"
+      "process's mean CPU time per resolution, moto's left out)\n")
     p(f"  {'path':<16}{'floor calls':<24}{'product p50':>12}{'p99':>8}{'floor p50':>11}{'p99':>8}"
       f"{'ratio p50':>11}{'p99':>7}{'cpu product':>13}{'floor':>7}\n")
     floor_ops = {"policy_number": "get_item", "order_id": "query order-id", "phone": "query phone",
