@@ -73,11 +73,13 @@ def write_rows(path: Path, n: int) -> None:
 
 def serialised_items(path: Path) -> list[tuple[str, dict]]:
     """The (table, item) pairs the importer writes for the file, in its order."""
-    from infra.import_policies import CUSTOMERS_TABLE, POLICIES_TABLE, read_rows, validate_row
+    from infra.import_policies import (CUSTOMERS_TABLE, POLICIES_TABLE, configured_customer_id_key, read_rows,
+                                       validate_row)
 
     items = []
+    key = configured_customer_id_key()
     for _, fields in read_rows(path):
-        row = validate_row(fields)
+        row = validate_row(fields, customer_id_key=key)
         items.append((POLICIES_TABLE, row.policy_item()))
         items.append((CUSTOMERS_TABLE, row.customer_item()))
     return items

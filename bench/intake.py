@@ -103,6 +103,7 @@ def _set_environment(endpoint: str) -> None:
         AWS_EC2_METADATA_DISABLED="true",
         POWERTOOLS_TRACE_DISABLED="1",
         POWERTOOLS_DEV="false",
+        CUSTOMER_ID_KEY="bench-customer-id-key",
     )
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # what production logs at
 

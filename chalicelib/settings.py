@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
 class Settings(BaseModel):
@@ -27,8 +27,12 @@ class Settings(BaseModel):
     aws_read_timeout_seconds: float = Field(default=5.0, gt=0)
     aws_max_attempts: int = Field(default=3, ge=1, le=10)
     log_level: str = "INFO"
+    # Key of the HMAC that turns an ID number or phone into a customer id (policy import): a plain hash
+    # of an 18-digit ID number can be reversed by trying them all. Never logged (SecretStr).
+    customer_id_key: SecretStr | None = None
 
-    @field_validator("aws_endpoint_url", "scoring_queue_url", "dispatch_queue_url", mode="before")
+    @field_validator("aws_endpoint_url", "scoring_queue_url", "dispatch_queue_url", "customer_id_key",
+                     mode="before")
     @classmethod
     def _blank_is_none(cls, value):
         return value or None
@@ -50,6 +54,7 @@ class Settings(BaseModel):
             "aws_read_timeout_seconds": "AWS_READ_TIMEOUT_SECONDS",
             "aws_max_attempts": "AWS_MAX_ATTEMPTS",
             "log_level": "LOG_LEVEL",
+            "customer_id_key": "CUSTOMER_ID_KEY",
             "service_name": "POWERTOOLS_SERVICE_NAME",
         }
         values = {field: env[var] for field, var in mapping.items() if var in env}

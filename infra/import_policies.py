@@ -14,7 +14,9 @@ are personal data). The last line on stdout is a JSON summary with the counts. E
 row was imported, 2 when some rows were rejected or could not be written (the others were imported),
 1 on a fatal error (a file that cannot be read, DynamoDB refusing the writes).
 
-Region and credentials come from the environment as boto3 reads them; ``--endpoint-url`` (or the
+Customer ids not given in the file are derived from the ID number, phone or policy number with an
+HMAC keyed by the CUSTOMER_ID_KEY setting (keep it as secret as an API key, and the same across runs:
+another key gives other ids). Region and credentials come from the environment as boto3 reads them; ``--endpoint-url`` (or the
 standard ``AWS_ENDPOINT_URL``) points the writes at a local moto server.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import hmac
 import json
 import random
 import re
@@ -37,6 +40,7 @@ from typing import Any, TextIO
 from chalicelib.adapters.models import CustomerModel, PolicyModel
 from chalicelib.domain.identity import normalise_phone, normalise_plate, normalise_policy_number
 from chalicelib.domain.products import catalogue
+from chalicelib.settings import get_settings
 
 FIELDS = ("policy_number", "product", "starts_on", "ends_on", "holder_name", "holder_phone",
           "holder_id_number", "plate", "order_id", "partner_id", "status", "language", "customer_id")
@@ -96,11 +100,19 @@ class ValidRow:
                              id_number=self.holder_id_number, language=self.language).serialize()
 
 
-def derive_customer_id(policy_number: str, phone: str | None = None, id_number: str | None = None) -> str:
-    """``CUS-`` and the first 16 hex digits of the SHA-256 of the ID number if known, else of the
-    E.164 phone, else of the policy number (all normalised), so one person gets one id on every run."""
+def derive_customer_id(key: bytes, policy_number: str, phone: str | None = None,
+                       id_number: str | None = None) -> str:
+    """``CUS-`` and the first 16 hex digits of the HMAC-SHA256 (under ``key``, the CUSTOMER_ID_KEY
+    setting) of the ID number if known, else of the E.164 phone, else of the policy number (all
+    normalised), so one person gets one id on every run. Keyed because a plain hash of an ID number or a
+    phone is reversed by hashing every possible one."""
     basis = id_number or phone or policy_number
-    return "CUS-" + hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+    return "CUS-" + hmac.new(key, basis.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
+def configured_customer_id_key() -> bytes | None:
+    secret = get_settings().customer_id_key
+    return secret.get_secret_value().encode("utf-8") if secret else None
 
 
 def normalise_resident_id(value: str) -> str:
@@ -131,9 +143,11 @@ def _field_label(name: object) -> str:
     return f"'{text}'" if _FIELD_NAME.fullmatch(text) else "with an unrecognised name"
 
 
-def validate_row(fields: Mapping[str, Any], products: Collection[str] | None = None) -> ValidRow | list[str]:
+def validate_row(fields: Mapping[str, Any], products: Collection[str] | None = None, *,
+                 customer_id_key: bytes | None = None) -> ValidRow | list[str]:
     """A row's fields (names as in ``FIELDS``; empty or missing optional fields are absent) → the
-    normalised row, or the list of problems. No I/O. Problems name the field, never its value."""
+    normalised row, or the list of problems. No I/O. Problems name the field, never its value. A row
+    without a customer_id gets one derived with ``customer_id_key``; without a key it is rejected."""
     if products is None:
         products = catalogue().products.keys()
     problems: list[str] = []
@@ -224,6 +238,10 @@ def validate_row(fields: Mapping[str, Any], products: Collection[str] | None = N
     partner_id = text("partner_id")
     if partner_id is not None and not _IDENTIFIER.fullmatch(partner_id):
         problems.append("partner_id must be 1 to 64 letters, digits, '-', '_' or '.'")
+    if order_id is not None and partner_id is None:
+        # an order id is only unique within the partner that sold the policy: it resolves claims of that
+        # partner only, so a policy sold per order must say whose order it is
+        problems.append("partner_id is required when order_id is given")
 
     status = (text("status") or "ACTIVE").upper()
     if status not in STATUSES:
@@ -237,14 +255,17 @@ def validate_row(fields: Mapping[str, Any], products: Collection[str] | None = N
     customer_id = text("customer_id")
     if customer_id is not None and not _IDENTIFIER.fullmatch(customer_id):
         problems.append("customer_id must be 1 to 64 letters, digits, '-', '_' or '.'")
+    if customer_id is None and customer_id_key is None:
+        problems.append("customer_id is missing and no CUSTOMER_ID_KEY is set to derive it")
 
     if problems:
         return problems
-    assert policy_number and product and holder_name and language  # narrowed by the checks above
+    # narrowed by the checks above
+    assert policy_number and product and holder_name and language and (customer_id or customer_id_key)
     return ValidRow(
         policy_number=policy_number, product=product, starts_on=dates["starts_on"].isoformat(),
         ends_on=dates["ends_on"].isoformat(), holder_name=holder_name,
-        customer_id=customer_id or derive_customer_id(policy_number, phone, id_number),
+        customer_id=customer_id or derive_customer_id(customer_id_key, policy_number, phone, id_number),
         holder_phone=phone, holder_id_number=id_number, plate=plate, order_id=order_id,
         partner_id=partner_id, status=status, language=language)
 
@@ -506,9 +527,11 @@ class Report:
 
 
 def import_file(path: Path, writer: BatchWriter | None, report: Report,
-                products: Collection[str] | None = None) -> Counts:
-    """Validates every row of one file and, unless ``writer`` is None (dry run), writes the valid ones."""
+                products: Collection[str] | None = None, customer_id_key: bytes | None = None) -> Counts:
+    """Validates every row of one file and, unless ``writer`` is None (dry run), writes the valid ones.
+    Customer ids are derived with ``customer_id_key``, by default the CUSTOMER_ID_KEY setting."""
     products = catalogue().products.keys() if products is None else products
+    customer_id_key = customer_id_key if customer_id_key is not None else configured_customer_id_key()
     counts = Counts()
     valid = 0
     last_line_of_policy: dict[str, int] = {}
@@ -517,7 +540,7 @@ def import_file(path: Path, writer: BatchWriter | None, report: Report,
     unwritten_before = len(writer.unwritten) if writer else 0
     for line, fields in read_rows(path):
         counts.read += 1
-        result = [fields.reason] if isinstance(fields, BadLine) else validate_row(fields, products)
+        result = [fields.reason] if isinstance(fields, BadLine) else validate_row(fields, products, customer_id_key=customer_id_key)
         if isinstance(result, list):
             counts.rejected += 1
             report.rejected(path, line, result)

@@ -112,6 +112,8 @@ def use_stage_environment(config: Config) -> None:
     for name, value in config.environment_variables.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")  # no X-Ray daemon on a laptop
+    # Demo data only: a deployed stage gets its own key from its secret store, never this one.
+    os.environ.setdefault("CUSTOMER_ID_KEY", "local-stack-demo-customer-id-key")
 
 
 # -- moto ----------------------------------------------------------------------------------------

@@ -11,4 +11,5 @@ os.environ.update(
     AWS_EC2_METADATA_DISABLED="true",
     POWERTOOLS_TRACE_DISABLED="1",
     POWERTOOLS_DEV="false",
+    CUSTOMER_ID_KEY="test-customer-id-key",
 )

@@ -12,7 +12,8 @@ from chalicelib.services.ports import PolicyDirectory
 class PolicyResolver:
     """Tries policy number, partner order id, phone, then plate: one lookup per key given, never a
     scan. The first key that finds anything decides; several candidates are narrowed to those whose
-    product covers the peril and that run on the loss date, and stay AMBIGUOUS if still several."""
+    product covers the peril, then to those that run on the loss date, then to those still ACTIVE (a
+    step that would leave none is skipped), and stay AMBIGUOUS if still several."""
 
     def __init__(self, policies: PolicyDirectory, products: Catalogue):
         self._policies = policies
@@ -48,13 +49,14 @@ class PolicyResolver:
 
     @staticmethod
     def _visible_to(policy: Policy, owner: str, key: MatchKey) -> bool:
-        # Order ids are only unique within a partner: a partner's order id matches only its policies.
-        return key is not MatchKey.ORDER_ID or policy.partner_id in (None, owner)
+        # Order ids are only unique within a partner: a partner's order id matches only its own policies
+        # (the import requires a partner on every policy with an order id).
+        return key is not MatchKey.ORDER_ID or policy.partner_id == owner
 
     def _narrow(self, found: list[Policy], sub: ClaimSubmission) -> list[Policy]:
         if len(found) == 1:
             return found
-        for keep in (self._covers_peril, self._runs_on_loss_date):
+        for keep in (self._covers_peril, self._runs_on_loss_date, self._in_force):
             kept = [p for p in found if keep(p, sub)]
             if kept:
                 found = kept
@@ -65,6 +67,10 @@ class PolicyResolver:
     def _covers_peril(self, policy: Policy, sub: ClaimSubmission) -> bool:
         product = self._products.get(policy.product)
         return product is not None and sub.loss_type in product.perils
+
+    @staticmethod
+    def _in_force(policy: Policy, sub: ClaimSubmission) -> bool:
+        return policy.status == "ACTIVE"
 
     def _runs_on_loss_date(self, policy: Policy, sub: ClaimSubmission) -> bool:
         product = self._products.get(policy.product)

@@ -13,7 +13,7 @@ import pytest
 from chalicelib.adapters.models import CustomerModel, PolicyModel
 from chalicelib.adapters.resources import Tables
 from infra import import_policies
-from infra.import_policies import BatchWriter, Report, derive_customer_id, import_files
+from infra.import_policies import BatchWriter, Report, configured_customer_id_key, derive_customer_id, import_files
 from infra.seed import DEMO_POLICIES_FILE
 from tests.aws_calls import count_aws_calls
 
@@ -146,12 +146,13 @@ def test_good_rows_are_imported_and_bad_rows_reported_with_line_and_reason(aws, 
     assert stored["PY2026000007"].plate == "沪AD12399"
     assert stored["PY2026000005"].status == "CANCELLED"
     # AND the customer of the two policies on one phone is one customer, keyed as derived
-    one_customer = derive_customer_id("PX2026000001", "+8613312345601")
+    key = configured_customer_id_key()
+    one_customer = derive_customer_id(key, "PX2026000001", "+8613312345601")
     assert stored["PX2026000001"].customer_id == stored["PX2026000005"].customer_id == one_customer
     assert CustomerModel.get(one_customer).phone == "+8613312345601"
     holder = CustomerModel.get(motor.customer_id)
     assert (holder.id_number, holder.language, holder.name) == ("310115198503120039", "en", "黄三")
-    assert motor.customer_id == derive_customer_id("PX2026000003", id_number="310115198503120039")
+    assert motor.customer_id == derive_customer_id(key, "PX2026000003", id_number="310115198503120039")
 
 
 def test_the_report_never_contains_the_personal_data_of_the_file(aws, tmp_path):

@@ -1,7 +1,9 @@
 """Row validation of the policy importer (infra.import_policies.validate_row): pure, no I/O."""
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 import io
 import json
 
@@ -19,6 +21,10 @@ from infra.import_policies import (
     resident_id_problem,
     validate_row,
 )
+
+KEY = b"unit-test-customer-id-key"
+validate = functools.partial(validate_row, customer_id_key=KEY)
+derive = functools.partial(derive_customer_id, KEY)
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -39,7 +45,7 @@ def row(**overrides) -> dict:
 
 
 def problems_of(**overrides) -> list[str]:
-    result = validate_row(row(**overrides))
+    result = validate(row(**overrides))
     assert isinstance(result, list), f"expected problems, got {result}"
     return result
 
@@ -51,12 +57,12 @@ def test_a_minimal_row_is_valid_with_defaults():
     fields = row(holder_phone=None)
 
     # WHEN it is validated
-    result = validate_row(fields)
+    result = validate(fields)
 
     # THEN it is valid, ACTIVE, in zh-CN, with a customer id derived from the policy number
     assert isinstance(result, ValidRow)
     assert (result.status, result.language) == ("ACTIVE", "zh-CN")
-    assert result.customer_id == derive_customer_id("PA2026000123")
+    assert result.customer_id == derive("PA2026000123")
     assert result.holder_phone is result.plate is result.order_id is result.partner_id is None
 
 
@@ -68,28 +74,28 @@ def test_every_field_is_normalised():
               "partner_id": "eleme", "status": "cancelled", "language": "EN", "customer_id": ""}
 
     # WHEN it is validated
-    result = validate_row(fields)
+    result = validate(fields)
 
     # THEN every value is in its stored form
     assert result == ValidRow(policy_number="PA2026000123", product="food_safety", starts_on="2026-01-01",
                               ends_on="2026-12-31", holder_name="张三",
-                              customer_id=derive_customer_id("PA2026000123", "+8613800138000", ID_ENDING_IN_X),
+                              customer_id=derive("PA2026000123", "+8613800138000", ID_ENDING_IN_X),
                               holder_phone="+8613800138000", holder_id_number=ID_ENDING_IN_X, plate="沪A12345",
                               order_id="E123456", partner_id="eleme", status="CANCELLED", language="en")
 
 
 def test_a_motor_row_with_a_new_energy_plate_is_valid():
-    result = validate_row(row(product="motor", plate="沪AD12345"))
+    result = validate(row(product="motor", plate="沪AD12345"))
     assert isinstance(result, ValidRow) and result.plate == "沪AD12345"
 
 
 def test_a_given_customer_id_is_kept():
-    result = validate_row(row(customer_id="CUS-PARTNER-42"))
+    result = validate(row(customer_id="CUS-PARTNER-42"))
     assert isinstance(result, ValidRow) and result.customer_id == "CUS-PARTNER-42"
 
 
 def test_one_day_policies_are_valid():
-    assert isinstance(validate_row(row(starts_on="2026-05-01", ends_on="2026-05-01")), ValidRow)
+    assert isinstance(validate(row(starts_on="2026-05-01", ends_on="2026-05-01")), ValidRow)
 
 
 # -- rejections: one reason each ---------------------------------------------------------------------
@@ -116,8 +122,9 @@ def test_one_day_policies_are_valid():
     ({"holder_id_number": VALID_ID[:-1] + "8"}, "holder_id_number fails its check digit"),
     ({"plate": "沪A1234"}, "plate is not a valid licence plate"),
     ({"product": "motor"}, "plate is required for motor policies"),
-    ({"order_id": "E" * 65}, "order_id is longer than 64 characters"),
-    ({"order_id": "E1\t23"}, "order_id contains control characters"),
+    ({"order_id": "E" * 65, "partner_id": "eleme"}, "order_id is longer than 64 characters"),
+    ({"order_id": "E1\t23", "partner_id": "eleme"}, "order_id contains control characters"),
+    ({"order_id": "E123456"}, "partner_id is required when order_id is given"),
     ({"partner_id": "ele me"}, "partner_id must be 1 to 64 letters, digits, '-', '_' or '.'"),
     ({"status": "LAPSED"}, "status must be one of ACTIVE, CANCELLED, EXPIRED"),
     ({"language": "fr"}, "language must be one of zh-CN, en"),
@@ -182,28 +189,46 @@ def test_id_numbers_are_normalised_before_checking():
 
 def test_customer_id_prefers_the_id_number_then_the_phone_then_the_policy_number():
     def expected(basis: str) -> str:
-        return "CUS-" + hashlib.sha256(basis.encode()).hexdigest()[:16]
+        return "CUS-" + hmac.new(KEY, basis.encode(), hashlib.sha256).hexdigest()[:16]
 
-    assert derive_customer_id("PA1234", "+8613800138000", VALID_ID) == expected(VALID_ID)
-    assert derive_customer_id("PA1234", "+8613800138000") == expected("+8613800138000")
-    assert derive_customer_id("PA1234") == expected("PA1234")
+    assert derive("PA1234", "+8613800138000", VALID_ID) == expected(VALID_ID)
+    assert derive("PA1234", "+8613800138000") == expected("+8613800138000")
+    assert derive("PA1234") == expected("PA1234")
+
+
+def test_customer_id_depends_on_the_key_so_it_cannot_be_reversed_by_hashing_every_id_number():
+    # GIVEN one person's ID number
+    # WHEN ids are derived under two keys
+    # THEN they differ, and neither is the plain hash anyone could recompute
+    under_one, under_other = derive("PA1234", id_number=VALID_ID), derive_customer_id(b"other", "PA1234",
+                                                                                      id_number=VALID_ID)
+    assert under_one != under_other
+    assert hashlib.sha256(VALID_ID.encode()).hexdigest()[:16] not in (under_one[4:], under_other[4:])
+
+
+def test_without_a_key_a_row_needing_a_derived_customer_id_is_rejected():
+    # GIVEN no CUSTOMER_ID_KEY
+    # WHEN a row without a customer id is validated, and one with a customer id
+    # THEN the first is rejected with a reason naming the setting; the second needs no key
+    assert validate_row(row()) == ["customer_id is missing and no CUSTOMER_ID_KEY is set to derive it"]
+    assert isinstance(validate_row(row(customer_id="CUS-PARTNER-42")), ValidRow)
 
 
 def test_customer_id_is_stable_however_the_phone_is_written():
     # GIVEN two policies of one customer whose phone is written differently on each row
-    first = validate_row(row(policy_number="PA0001", holder_phone="138 0013 8000"))
-    second = validate_row(row(policy_number="PF0002", product="online_shopping_fraud",
+    first = validate(row(policy_number="PA0001", holder_phone="138 0013 8000"))
+    second = validate(row(policy_number="PF0002", product="online_shopping_fraud",
                               holder_phone="+86-138-0013-8000"))
 
     # WHEN they are validated
     # THEN both rows name the same customer, derived from the E.164 phone, and the same on every run
-    assert first.customer_id == second.customer_id == derive_customer_id("PA0001", "+8613800138000")
-    assert first.customer_id == "CUS-" + hashlib.sha256(b"+8613800138000").hexdigest()[:16]
+    assert first.customer_id == second.customer_id == derive("PA0001", "+8613800138000")
+    assert first.customer_id == "CUS-" + hmac.new(KEY, b"+8613800138000", hashlib.sha256).hexdigest()[:16]
 
 
 def test_customer_id_from_an_id_number_does_not_depend_on_its_case():
-    lower = validate_row(row(holder_id_number=ID_ENDING_IN_X.lower()))
-    upper = validate_row(row(holder_id_number=ID_ENDING_IN_X, holder_phone="+8613900139000"))
+    lower = validate(row(holder_id_number=ID_ENDING_IN_X.lower()))
+    upper = validate(row(holder_id_number=ID_ENDING_IN_X, holder_phone="+8613900139000"))
     assert lower.customer_id == upper.customer_id
 
 
@@ -211,7 +236,7 @@ def test_customer_id_from_an_id_number_does_not_depend_on_its_case():
 
 def test_items_are_the_models_storage_shape_without_absent_attributes():
     # GIVEN a valid row without plate, order or partner
-    valid = validate_row(row(holder_id_number=VALID_ID))
+    valid = validate(row(holder_id_number=VALID_ID))
 
     # WHEN it is turned into items
     policy, customer = valid.policy_item(), valid.customer_item()
@@ -249,7 +274,7 @@ def test_a_csv_value_under_a_column_without_a_name_is_an_unknown_field():
     # WHEN the rows are validated
     # THEN the value is not silently dropped
     assert rows[0][1] == {"policy_number": "PA0001", "": "surprise"}
-    assert "unknown field without a name" in validate_row(rows[0][1])
+    assert "unknown field without a name" in validate(rows[0][1])
     assert rows[1][1] == {"policy_number": "PA0002"}
 
 

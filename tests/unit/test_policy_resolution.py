@@ -161,6 +161,29 @@ def test_two_policies_covering_the_peril_are_narrowed_to_the_one_running_on_the_
     assert (result.outcome, result.policy.policy_number) == (ResolutionOutcome.RESOLVED, "PA2026")
 
 
+def test_a_cancelled_and_an_active_policy_both_running_are_narrowed_to_the_active_one():
+    # GIVEN a cancelled and a replacing active food-safety policy on the same phone, same period
+    resolve, _ = resolver(policy("PA-OLD", "food_safety", phone="+8613800138000", status="CANCELLED"),
+                          policy("PA-NEW", "food_safety", phone="+8613800138000"))
+
+    # WHEN a loss is resolved by that phone
+    result = resolve.resolve(claim(phone="+8613800138000"), "eleme")
+
+    # THEN the policy in force is the one
+    assert (result.outcome, result.policy.policy_number) == (ResolutionOutcome.RESOLVED, "PA-NEW")
+
+
+def test_a_single_cancelled_policy_still_resolves_so_coverage_can_say_why_it_does_not_pay():
+    # GIVEN only a cancelled policy on the phone
+    resolve, _ = resolver(policy("PA-OLD", "food_safety", phone="+8613800138000", status="CANCELLED"))
+
+    # WHEN a loss is resolved by that phone
+    result = resolve.resolve(claim(phone="+8613800138000"), "eleme")
+
+    # THEN it resolves to that policy (the coverage check then reports it cancelled)
+    assert (result.outcome, result.policy.status) == (ResolutionOutcome.RESOLVED, "CANCELLED")
+
+
 def test_loss_date_for_narrowing_is_taken_in_the_products_time_zone():
     # GIVEN two consecutive yearly policies on one phone
     resolve, _ = resolver(
@@ -228,6 +251,17 @@ def test_order_id_of_another_partner_never_matches():
     # THEN nothing matches
     assert (result.outcome, result.policy, result.keys_tried) == (
         ResolutionOutcome.UNVERIFIED, None, (MatchKey.ORDER_ID,))
+
+
+def test_order_id_of_a_policy_without_a_partner_matches_nobody():
+    # GIVEN a policy with an order id but no selling partner on record
+    resolve, _ = resolver(policy("PA-NP", "food_safety", order_id="E999", partner_id=None))
+
+    # WHEN a partner claims with that order id
+    result = resolve.resolve(claim(order_id="E999"), "eleme")
+
+    # THEN it is not that partner's order: nothing matches
+    assert result.outcome is ResolutionOutcome.UNVERIFIED
 
 
 def test_order_id_of_another_partner_falls_through_to_the_next_key():
