@@ -9,13 +9,17 @@ import threading
 from dataclasses import dataclass, field
 
 from chalicelib.observability import Telemetry
-from chalicelib.services.auth import PartnerAuthenticator
+from chalicelib.services.auth import AgentAuthenticator, PartnerAuthenticator
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeService
 from chalicelib.domain.products import catalogue
+from chalicelib.services.callers import CallerService, PhoneIntake
 from chalicelib.services.ports import (
+    CallerDirectory,
     ClaimQueue,
     ClaimRepository,
+    ContactLog,
+    ContactStore,
     PartnerDirectory,
     PolicyDirectory,
     SurveyorRepository,
@@ -34,6 +38,9 @@ class Container:
     partners: PartnerDirectory
     queue: ClaimQueue
     policies: PolicyDirectory
+    caller_directory: CallerDirectory
+    contact_log: ContactLog
+    contact_store: ContactStore
     telemetry: Telemetry = field(default_factory=Telemetry)
 
     def __post_init__(self) -> None:
@@ -45,6 +52,10 @@ class Container:
         self.dispatch = DispatchService(self.claims, self.surveyors, self.queue, self.telemetry,
                                         retry_base_seconds=s.dispatch_retry_base_seconds)
         self.reconciler = Reconciler(self.claims, self.queue, self.telemetry, s.reconcile_after_seconds)
+        self.callers = CallerService(self.policies, self.caller_directory, self.contact_log, self.contact_store,
+                                     self.telemetry)
+        self.phone_intake = PhoneIntake(self.intake, self.callers)
+        self.agents = AgentAuthenticator(s.agent_tokens)
 
 
 def build_aws(settings: Settings) -> Container:
@@ -52,8 +63,9 @@ def build_aws(settings: Settings) -> Container:
     from botocore.config import Config
 
     from chalicelib.adapters import dynamo
+    from chalicelib.adapters.callers import DynamoCallerDirectory, DynamoContactStore
     from chalicelib.adapters.policies import DynamoPolicyDirectory
-    from chalicelib.adapters.sqs import SqsClaimQueue
+    from chalicelib.adapters.sqs import SqsClaimQueue, SqsContactLog
 
     dynamo.configure(settings.aws_region, settings.aws_connect_timeout_seconds,
                      settings.aws_read_timeout_seconds, settings.aws_max_attempts)
@@ -69,6 +81,9 @@ def build_aws(settings: Settings) -> Container:
         partners=dynamo.DynamoPartnerDirectory(),
         queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url),
         policies=DynamoPolicyDirectory(),
+        caller_directory=DynamoCallerDirectory(),
+        contact_log=SqsContactLog(sqs, settings.contacts_queue_url),
+        contact_store=DynamoContactStore(),
     )
 
 

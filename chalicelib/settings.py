@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 class Settings(BaseModel):
-    model_config = {"frozen": True}
+    # hide_input_in_errors: a rejected value may be a secret, and errors end up in logs
+    model_config = {"frozen": True, "hide_input_in_errors": True}
 
     service_name: str = "claims_intake"
     stage: str = "dev"
@@ -30,12 +36,51 @@ class Settings(BaseModel):
     # Key of the HMAC that turns an ID number or phone into a customer id (policy import): a plain hash
     # of an 18-digit ID number can be reversed by trying them all. Never logged (SecretStr).
     customer_id_key: SecretStr | None = None
+    contacts_queue_url: str | None = None
+    # Hotline IVR. Twilio signs every webhook with the account's auth token.
+    twilio_auth_token: SecretStr | None = None
+    # Generic IVR vendors: "vendor:secret" entries, comma-separated; a vendor may have two at once
+    # while it rotates (both verify). A bare "secret" belongs to the vendor "ivr".
+    ivr_webhook_secrets: tuple[tuple[str, SecretStr], ...] = ()
+    ivr_signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
+    # Agents: "agent_id:<hex SHA-256 of the agent's bearer token>" entries; tokens are never stored.
+    agent_tokens: tuple[tuple[str, str], ...] = ()
 
     @field_validator("aws_endpoint_url", "scoring_queue_url", "dispatch_queue_url", "customer_id_key",
-                     mode="before")
+                     "contacts_queue_url", "twilio_auth_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value):
         return value or None
+
+    @field_validator("ivr_webhook_secrets", mode="before")
+    @classmethod
+    def _vendor_secrets(cls, value):
+        if not isinstance(value, str):
+            return value
+        pairs = []
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            vendor, sep, secret = entry.partition(":")
+            vendor, secret = (vendor.strip(), secret.strip()) if sep else ("ivr", vendor.strip())
+            if not vendor or not _NAME.fullmatch(vendor) or len(secret) < 16:
+                # the message names the entry by position only: it holds a secret
+                raise ValueError(f"IVR_WEBHOOK_SECRETS entry {len(pairs) + 1} must be vendor:secret, "
+                                 f"the secret at least 16 characters")
+            pairs.append((vendor, secret))
+        return tuple(pairs)
+
+    @field_validator("agent_tokens", mode="before")
+    @classmethod
+    def _agent_token_hashes(cls, value):
+        if not isinstance(value, str):
+            return value
+        pairs = []
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            agent, _, digest = entry.partition(":")
+            if not _NAME.fullmatch(agent.strip()) or not _SHA256_HEX.fullmatch(digest.strip().lower()):
+                raise ValueError(f"AGENT_TOKENS entry {len(pairs) + 1} must be agent_id:<64 hex digits of "
+                                 f"the token's SHA-256>")
+            pairs.append((agent.strip(), digest.strip().lower()))
+        return tuple(pairs)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -55,6 +100,11 @@ class Settings(BaseModel):
             "aws_max_attempts": "AWS_MAX_ATTEMPTS",
             "log_level": "LOG_LEVEL",
             "customer_id_key": "CUSTOMER_ID_KEY",
+            "contacts_queue_url": "CONTACTS_QUEUE_URL",
+            "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+            "ivr_webhook_secrets": "IVR_WEBHOOK_SECRETS",
+            "ivr_signature_tolerance_seconds": "IVR_SIGNATURE_TOLERANCE_SECONDS",
+            "agent_tokens": "AGENT_TOKENS",
             "service_name": "POWERTOOLS_SERVICE_NAME",
         }
         values = {field: env[var] for field, var in mapping.items() if var in env}

@@ -93,7 +93,7 @@ class ValidRow:
         return PolicyModel(self.policy_number, product=self.product, customer_id=self.customer_id,
                            holder_name=self.holder_name, holder_phone=self.holder_phone, plate=self.plate,
                            order_id=self.order_id, partner_id=self.partner_id, starts_on=self.starts_on,
-                           ends_on=self.ends_on, status=self.status).serialize()
+                           ends_on=self.ends_on, status=self.status, holder_language=self.language).serialize()
 
     def customer_item(self) -> dict[str, dict]:
         return CustomerModel(self.customer_id, name=self.holder_name, phone=self.holder_phone,

@@ -36,9 +36,18 @@ from chalice.cli.factory import CLIFactory
 from chalice.config import Config
 from chalice.local import LambdaContext, create_local_server
 
-from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE, QueueSpec
+from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, SCORING_QUEUE, QueueSpec
 from infra.provision import create_all
-from infra.seed import DEMO_PARTNERS, seed
+from chalicelib.services.auth import hash_api_key
+from infra.seed import (
+    DEMO_AGENT_ID,
+    DEMO_AGENT_TOKEN,
+    DEMO_IVR_SECRET,
+    DEMO_IVR_VENDOR,
+    DEMO_PARTNERS,
+    DEMO_TWILIO_AUTH_TOKEN,
+    seed,
+)
 from infra.sqs_events import queue_arn, receive, sqs_event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +70,8 @@ DEMO_CLAIM = {
 }
 CLAIM_ID_OF_ANSWER = r"""sed -n 's/.*"claim_id": *"\([^"]*\)".*/\1/p'"""
 # The consumers each own one queue, as their @on_sqs_message decorators say.
-CONSUMERS = ((SCORING_QUEUE, "score_claims"), (DISPATCH_QUEUE, "dispatch_claims"))
+CONSUMERS = ((SCORING_QUEUE, "score_claims"), (DISPATCH_QUEUE, "dispatch_claims"),
+             (CONTACTS_QUEUE, "record_contacts"))
 RECONCILER = "reconcile_claims"
 
 log = logging.getLogger("local-stack")
@@ -112,8 +122,11 @@ def use_stage_environment(config: Config) -> None:
     for name, value in config.environment_variables.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")  # no X-Ray daemon on a laptop
-    # Demo data only: a deployed stage gets its own key from its secret store, never this one.
+    # Demo values only: a deployed stage gets its own from its secret store, never these.
     os.environ.setdefault("CUSTOMER_ID_KEY", "local-stack-demo-customer-id-key")
+    os.environ.setdefault("TWILIO_AUTH_TOKEN", DEMO_TWILIO_AUTH_TOKEN)
+    os.environ.setdefault("IVR_WEBHOOK_SECRETS", f"{DEMO_IVR_VENDOR}:{DEMO_IVR_SECRET}")
+    os.environ.setdefault("AGENT_TOKENS", f"{DEMO_AGENT_ID}:{hash_api_key(DEMO_AGENT_TOKEN)}")
 
 
 # -- moto ----------------------------------------------------------------------------------------
@@ -255,6 +268,14 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
     submit = (f"CLAIM_ID=$(curl -s -X POST {api_url}/v1/claims -H 'content-type: application/json' "
               f"-H 'x-api-key: {key}' -d {shlex.quote(body)} | tee /dev/stderr | {CLAIM_ID_OF_ANSWER}); echo")
     status = f"curl -s {api_url}/v1/claims/$CLAIM_ID -H 'x-api-key: {key}'; echo"
+    event = json.dumps({"type": "claim.reported", "call_id": "demo-call-0001", "caller": "+8613800138000",
+                        "loss": {"type": "food_safety"}}, separators=(",", ":"))
+    ivr_event = (f"BODY={shlex.quote(event)}; T=$(date +%s); SIG=$(printf '%s.%s' \"$T\" \"$BODY\" | "
+                 f"openssl dgst -sha256 -hmac {shlex.quote(DEMO_IVR_SECRET)} | sed 's/^.* //'); "
+                 f"curl -s -X POST {api_url}/v1/ivr/events -H 'content-type: application/json' "
+                 f"-H \"X-Signature: t=$T,v1=$SIG\" -d \"$BODY\"; echo")
+    screen_pop = (f"curl -s {api_url}/v1/agent/callers/%2B8613800138000 "
+                  f"-H 'Authorization: Bearer {DEMO_AGENT_TOKEN}'; echo")
     partners = "\n".join(f"    {p.partner_id:<13} x-api-key: {p.api_key:<30} ({p.name})" for p in DEMO_PARTNERS)
     rule = "=" * 100
     return f"""
@@ -262,7 +283,8 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
   Claims intake, local stack
     API          {api_url}   (Chalice dev server, stage {STAGE})
     moto (AWS)   {moto_endpoint}   region {region}   server log: {moto_log}
-    consumers    {SCORING_QUEUE.name} -> score_claims, {DISPATCH_QUEUE.name} -> dispatch_claims
+    consumers    {SCORING_QUEUE.name} -> score_claims, {DISPATCH_QUEUE.name} -> dispatch_claims,
+                 {CONTACTS_QUEUE.name} -> record_contacts
     reconciler   every {reconcile_every} s
 
   Demo partners:
@@ -273,6 +295,14 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
 
   Read its status, RECEIVED -> SCORED -> AWAITING_SURVEYOR -> SURVEYOR_ASSIGNED, with its timeline:
     {status}
+
+  Hotline: a vendor IVR reports a claim for the caller +86 138 0013 8000 (signed webhook, vendor
+  {DEMO_IVR_VENDOR}; answers 202 with the claim's voice reference), then the agent's screen pop:
+    {ivr_event}
+    {screen_pop}
+
+  Twilio Voice webhooks: {api_url}/v1/ivr/twilio/voice and /gather, auth token {DEMO_TWILIO_AUTH_TOKEN}
+  Agent {DEMO_AGENT_ID}: Authorization: Bearer {DEMO_AGENT_TOKEN}
 
   Ctrl-C stops everything.
 {rule}
@@ -306,6 +336,7 @@ def run(stop: threading.Event) -> None:
         log.info("tables and queues created; seeded %s", counts)
         os.environ["SCORING_QUEUE_URL"] = queues[SCORING_QUEUE.name]["url"]
         os.environ["DISPATCH_QUEUE_URL"] = queues[DISPATCH_QUEUE.name]["url"]
+        os.environ["CONTACTS_QUEUE_URL"] = queues[CONTACTS_QUEUE.name]["url"]
         os.environ.setdefault("PUBLIC_BASE_URL", api_url)
         config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=STAGE)
         use_stage_environment(config)

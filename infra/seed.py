@@ -26,6 +26,14 @@ DEMO_PARTNERS = (
     DemoPartner("motor-direct", "Motor direct channel", "demo-key-motor-direct-a04b6d"),
 )
 
+# Hotline demo credentials, local stack only: the stack sets their settings (the agent token as its
+# SHA-256, as a deployed stage must) and prints them in its banner.
+DEMO_AGENT_ID = "agent-001"
+DEMO_AGENT_TOKEN = "demo-agent-token-3c9e51"
+DEMO_IVR_VENDOR = "demo-ivr"
+DEMO_IVR_SECRET = "demo-ivr-webhook-secret-8d21f0"
+DEMO_TWILIO_AUTH_TOKEN = "demo-twilio-auth-token-62b7aa"
+
 DEMO_POLICIES_FILE = Path(__file__).resolve().parent / "data" / "demo_policies.csv"
 
 DEMO_SURVEYORS = (

@@ -13,3 +13,13 @@ os.environ.update(
     POWERTOOLS_DEV="false",
     CUSTOMER_ID_KEY="test-customer-id-key",
 )
+
+from chalicelib.services.auth import hash_api_key  # noqa: E402 - after the environment is safe
+from infra import seed as _demo  # noqa: E402
+
+# The hotline's demo credentials, as the local stack sets them (the agent token only as its hash).
+os.environ.update(
+    TWILIO_AUTH_TOKEN=_demo.DEMO_TWILIO_AUTH_TOKEN,
+    IVR_WEBHOOK_SECRETS=f"{_demo.DEMO_IVR_VENDOR}:{_demo.DEMO_IVR_SECRET}",
+    AGENT_TOKENS=f"{_demo.DEMO_AGENT_ID}:{hash_api_key(_demo.DEMO_AGENT_TOKEN)}",
+)

@@ -33,13 +33,15 @@ class FakeClaimRepository:
         out: list[IdempotencyRecord | None] = []
         with self._lock:
             for new in items:
-                if new.idempotency and new.idempotency.key in self.keys:
-                    out.append(self.keys[new.idempotency.key])
+                held = [self.keys[r.key] for r in (new.idempotency, new.duplicate_guard) if r and r.key in self.keys]
+                if held:
+                    out.append(held[0])
                     continue
                 self.claims[new.claim.claim_id] = new.claim
                 self.timeline[new.claim.claim_id][new.event.seq] = new.event
-                if new.idempotency:
-                    self.keys[new.idempotency.key] = new.idempotency
+                for record in (new.idempotency, new.duplicate_guard):
+                    if record:
+                        self.keys[record.key] = record
                 out.append(None)
         return out
 

@@ -15,10 +15,12 @@ from chalicelib.adapters.models import (
     ClaimEventModel,
     ClaimModel,
     IdempotencyModel,
+    PolicyModel,
     SurveyorModel,
 )
 from chalicelib.adapters.resources import IDEMPOTENCY_TTL_DAYS
 from chalicelib.domain.claim import (
+    CLOSED_STATUSES,
     Channel,
     Claim,
     ClaimEvent,
@@ -29,6 +31,7 @@ from chalicelib.domain.claim import (
     iso,
 )
 from chalicelib.domain.errors import ConcurrentUpdate, TemporarilyUnavailable
+from chalicelib.domain.identity import normalise_phone
 from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 from chalicelib.services.ports import AssignOutcome, IdempotencyRecord, NewClaim, PartnerIdentity
 
@@ -71,6 +74,7 @@ def claim_to_model(claim: Claim) -> ClaimModel:
         order_id=sub.order_id,
         claimant_name=sub.claimant_name,
         claimant_phone=sub.claimant_phone,
+        caller_phone=normalise_phone(sub.claimant_phone),
         plate=sub.plate,
         loss_type=sub.loss_type,
         occurred_at=sub.occurred_at.isoformat(),
@@ -186,15 +190,16 @@ class DynamoClaimRepository:
         return self.add_many([new])[0]
 
     def add_many(self, items: list[NewClaim]) -> list[IdempotencyRecord | None]:
-        """One TransactWriteItems for all items (3 writes each, at most 33 claims); an item whose key
-        is already taken is answered with the existing record and the rest is written again."""
+        """One TransactWriteItems for all items (3 or 4 writes each, at most 100 in all); an item whose
+        key is already taken is answered with the existing record and the rest is written again."""
         results: list[IdempotencyRecord | None] = [None] * len(items)
         pending = list(range(len(items)))
         now = datetime.now(timezone.utc)
         for attempt in range(_TRANSACTION_RETRIES + 1):
             if not pending:
                 break
-            slots: list[int | None] = []  # transaction item -> index of the claim whose key it guards
+            # transaction item -> (index of the claim whose key it guards, 0 idempotency / 1 guard)
+            slots: list[tuple[int, int] | None] = []
             try:
                 with TransactWrite(connection=self._conn()) as tx:
                     for i in pending:
@@ -202,17 +207,21 @@ class DynamoClaimRepository:
                         tx.save(claim_to_model(new.claim), condition=ClaimModel.claim_id.does_not_exist())
                         tx.save(event_to_model(new.event), condition=ClaimEventModel.claim_id.does_not_exist())
                         slots += [None, None]
-                        if new.idempotency:
-                            tx.save(_idem_to_model(new.idempotency, now),
-                                    condition=IdempotencyModel.key.does_not_exist(), return_values="ALL_OLD")
-                            slots.append(i)
+                        for rank, record in enumerate((new.idempotency, new.duplicate_guard)):
+                            if record:
+                                tx.save(_idem_to_model(record, now), condition=IdempotencyModel.key.does_not_exist(),
+                                        return_values="ALL_OLD")
+                                slots.append((i, rank))
                 pending = []
             except TransactWriteError as exc:
-                taken = {}
+                taken: dict[int, IdempotencyRecord] = {}
+                ranks: dict[int, int] = {}
                 for slot, reason in zip(slots, exc.cancellation_reasons):
                     if slot is not None and reason is not None and reason.code == "ConditionalCheckFailed" \
                             and reason.raw_item:
-                        taken[slot] = _idem_from_raw(reason.raw_item)
+                        i, rank = slot
+                        if i not in taken or rank < ranks[i]:  # the idempotency key wins over the guard
+                            taken[i], ranks[i] = _idem_from_raw(reason.raw_item), rank
                 if taken:
                     for i, record in taken.items():
                         results[i] = record
@@ -250,17 +259,45 @@ class DynamoClaimRepository:
     # -- changes ---------------------------------------------------------------------------------
 
     def save(self, before: Claim, after: Claim, events: list[ClaimEvent]) -> None:
-        """Claim and its new events in one transaction, guarded by the claim's version."""
+        """Claim and its new events in one transaction, guarded by the claim's version. A claim newly
+        tied to a policy also marks itself as that policy's open claim, in the same transaction: that
+        is what lets an IVR tell a caller about their claim with one query."""
+        link = after.policy_number if after.policy_number and after.policy_number != before.policy_number \
+            and after.status not in CLOSED_STATUSES else None
+        if not self._transact(before, after, events, link):
+            self._transact(before, after, events, None)  # the policy went away meanwhile: no marker
+        if after.status in CLOSED_STATUSES and before.status not in CLOSED_STATUSES and after.policy_number:
+            self._unmark_open_claim(after.policy_number, after.claim_id)
+
+    def _transact(self, before: Claim, after: Claim, events: list[ClaimEvent], link: str | None) -> bool:
+        """False when only the policy to mark was missing (nothing written)."""
         try:
             with TransactWrite(connection=self._conn()) as tx:
                 tx.save(claim_to_model(after), condition=ClaimModel.version == before.version)
                 for e in events:
                     tx.save(event_to_model(e), condition=ClaimEventModel.claim_id.does_not_exist())
+                if link:
+                    tx.update(PolicyModel(link), actions=[PolicyModel.open_claim_id.set(after.claim_id)],
+                              condition=PolicyModel.policy_number.exists())
         except TransactWriteError as exc:
-            if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
+            # PynamoDB sends puts before updates: the reasons are [claim, events..., policy].
+            failed = [r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons]
+            if any(failed[:1 + len(events)]):
                 raise ConcurrentUpdate("The claim was changed by someone else.") from exc
+            if link and any(failed[1 + len(events):]):
+                return False
             _raise_if_throttled(exc)
             raise
+        return True
+
+    @staticmethod
+    def _unmark_open_claim(policy_number: str, claim_id: str) -> None:
+        """Best effort, one extra call when a claim closes: only if the policy still names this claim."""
+        try:
+            PolicyModel(policy_number).update(actions=[PolicyModel.open_claim_id.remove()],
+                                              condition=PolicyModel.open_claim_id == claim_id)
+        except Exception:  # noqa: BLE001 - another claim is marked, or the policy is gone
+            return
 
     def assign_surveyor(self, surveyor: Surveyor, before: Claim, after: Claim, event: ClaimEvent) -> AssignOutcome:
         """Capacity, claim and timeline in one transaction: capacity can never be exceeded."""

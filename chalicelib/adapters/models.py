@@ -30,6 +30,17 @@ class UnscoredIndex(GlobalSecondaryIndex):
     received_at = UnicodeAttribute(range_key=True)
 
 
+class CallerPhoneIndex(GlobalSecondaryIndex):
+    """A caller's claims, newest first: the agent's screen pop lists the open ones."""
+
+    class Meta:
+        index_name = "caller-phone-index"
+        projection = IncludeProjection(["status", "channel", "loss_type", "resolved_policy", "owner"])
+
+    caller_phone = UnicodeAttribute(hash_key=True)
+    received_at = UnicodeAttribute(range_key=True)
+
+
 class ClaimModel(Model):
     class Meta(_Meta):
         table_name = Tables.CLAIMS
@@ -49,7 +60,8 @@ class ClaimModel(Model):
     policy_number = UnicodeAttribute(null=True)
     order_id = UnicodeAttribute(null=True)
     claimant_name = UnicodeAttribute(null=True)
-    claimant_phone = UnicodeAttribute(null=True)
+    claimant_phone = UnicodeAttribute(null=True)  # as the claimant wrote it
+    caller_phone = UnicodeAttribute(null=True)  # the same in E.164, when it is a valid number
     plate = UnicodeAttribute(null=True)
     loss_type = UnicodeAttribute()
     occurred_at = UnicodeAttribute()  # ISO 8601 with the claimant's own offset
@@ -74,6 +86,7 @@ class ClaimModel(Model):
     payable = UnicodeAttribute(null=True)
 
     unscored_index = UnscoredIndex()
+    by_caller = CallerPhoneIndex()
 
 
 class ClaimEventModel(Model):
@@ -171,6 +184,8 @@ class PolicyModel(Model):
     starts_on = UnicodeAttribute()
     ends_on = UnicodeAttribute()
     status = UnicodeAttribute(default="ACTIVE")
+    holder_language = UnicodeAttribute(null=True)  # the holder's, so one query tells an IVR everything
+    open_claim_id = UnicodeAttribute(null=True)  # the latest open claim tied to this policy
 
     by_phone = PolicyPhoneIndex()
     by_plate = PolicyPlateIndex()
@@ -222,5 +237,22 @@ class SurveyorModel(Model):
     by_region = SurveyorRegionIndex()
 
 
+class ContactModel(Model):
+    """One entry per IVR call (and per step of it): the agent's screen pop shows the latest."""
+
+    class Meta(_Meta):
+        table_name = Tables.CONTACTS
+
+    phone = UnicodeAttribute(hash_key=True)  # E.164
+    sort_key = UnicodeAttribute(range_key=True)  # "<ISO time>#<contact id>#<kind>": newest last
+    at = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    kind = UnicodeAttribute()  # identified / claim_reported / ...
+    contact_id = UnicodeAttribute()
+    claim_id = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS = (ClaimModel, ClaimEventModel, IdempotencyModel, PartnerModel, ApiKeyModel, PolicyModel,
-              CustomerModel, SurveyorModel)
+              CustomerModel, SurveyorModel, ContactModel)

@@ -11,7 +11,7 @@ def policy_from_model(m: PolicyModel) -> Policy:
     return Policy(policy_number=m.policy_number, product=m.product, customer_id=m.customer_id,
                   starts_on=date.fromisoformat(m.starts_on), ends_on=date.fromisoformat(m.ends_on),
                   status=m.status, partner_id=m.partner_id, holder_phone=m.holder_phone, plate=m.plate,
-                  order_id=m.order_id)
+                  order_id=m.order_id, language=m.holder_language, open_claim_id=m.open_claim_id)
 
 
 class DynamoPolicyDirectory:

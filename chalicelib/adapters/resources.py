@@ -19,6 +19,7 @@ class Tables:
     POLICIES = f"{APP_NAME}-policies"
     CUSTOMERS = f"{APP_NAME}-customers"
     SURVEYORS = f"{APP_NAME}-surveyors"
+    CONTACTS = f"{APP_NAME}-contacts"
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,11 @@ class QueueSpec:
 
 SCORING_QUEUE = QueueSpec(name=f"{APP_NAME}-scoring", consumer_timeout_seconds=30)
 DISPATCH_QUEUE = QueueSpec(name=f"{APP_NAME}-dispatch", consumer_timeout_seconds=30)
-QUEUES = (SCORING_QUEUE, DISPATCH_QUEUE)
+# Every IVR call's contact entry, written behind the queue so that identifying a caller costs one
+# DynamoDB call.
+CONTACTS_QUEUE = QueueSpec(name=f"{APP_NAME}-contacts", consumer_timeout_seconds=30)
+QUEUES = (SCORING_QUEUE, DISPATCH_QUEUE, CONTACTS_QUEUE)
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 IDEMPOTENCY_TTL_DAYS = 90
+CONTACT_TTL_DAYS = 400  # the screen pop shows recent contacts; older ones expire

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE
-from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, SurveyNeeded
+from dataclasses import asdict
+
+from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, SCORING_QUEUE
+from chalicelib.domain.caller import Contact
+from chalicelib.observability import current_correlation_id
+from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, ContactRecorded, SurveyNeeded
 
 _SEND_BATCH = 10  # SendMessageBatch's limit
 
@@ -57,3 +61,20 @@ class SqsClaimQueue:
                                   MessageBody=SurveyNeeded(claim_id=claim_id, attempt=attempt).model_dump_json(),
                                   MessageAttributes=_attributes(correlation_id),
                                   DelaySeconds=delay_seconds)
+
+
+class SqsContactLog:
+    """One SendMessage per contact entry; the ``record_contacts`` consumer writes them in batches."""
+
+    def __init__(self, client, url: str | None = None):
+        self._client = client
+        self._url = url
+        self._lock = threading.Lock()
+
+    def record(self, contact: Contact) -> None:
+        if self._url is None:
+            with self._lock:
+                self._url = self._url or self._client.get_queue_url(QueueName=CONTACTS_QUEUE.name)["QueueUrl"]
+        self._client.send_message(QueueUrl=self._url,
+                                  MessageBody=ContactRecorded(**asdict(contact)).model_dump_json(),
+                                  MessageAttributes=_attributes(current_correlation_id()))

@@ -17,6 +17,7 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     e.ValidationFailed: 400,
     e.MalformedBody: 400,
     e.Unauthenticated: 401,
+    e.Forbidden: 403,
     e.NotFound: 404,
     e.IdempotencyConflict: 409,
     e.ConcurrentUpdate: 409,

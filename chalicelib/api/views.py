@@ -1,6 +1,7 @@
 """Outward views of a claim. Personal data is masked: a partner already has it, logs never do."""
 from __future__ import annotations
 
+from chalicelib.domain.caller import ScreenPop
 from chalicelib.domain.claim import Claim, ClaimEvent, iso
 
 
@@ -44,4 +45,28 @@ def claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
         "timeline": [{"seq": ev.seq, "at": iso(ev.at), "status": ev.status.value, "kind": ev.kind,
                       "actor": ev.actor} for ev in events],
         "links": {"self": f"/v1/claims/{claim.claim_id}"},
+    }
+
+
+def mask_id_number(id_number: str | None) -> str | None:
+    """First 3 and last 2 characters of an ID number: enough to confirm with the caller, not to misuse."""
+    if not id_number:
+        return None
+    return id_number[:3] + "*" * max(0, len(id_number) - 5) + id_number[-2:]
+
+
+def screen_pop_view(pop: ScreenPop) -> dict:
+    customer = pop.customer
+    return {
+        "phone": pop.phone,
+        "customer": None if customer is None else {
+            "customer_id": customer.customer_id, "name": customer.name, "language": customer.language,
+            "id_number": mask_id_number(customer.id_number)},
+        "policies": [{"policy_number": p.policy_number, "product": p.product, "status": p.status,
+                      "starts_on": p.starts_on.isoformat(), "ends_on": p.ends_on.isoformat(), "plate": p.plate,
+                      "partner_id": p.partner_id} for p in pop.policies],
+        "open_claims": [{"claim_id": c.claim_id, "status": c.status, "channel": c.channel, "loss_type": c.loss_type,
+                         "received_at": c.received_at, "policy_number": c.policy_number} for c in pop.open_claims],
+        "contacts": [{"at": iso(c.at), "channel": c.channel, "kind": c.kind, "contact_id": c.contact_id,
+                      "claim_id": c.claim_id} for c in pop.contacts],
     }

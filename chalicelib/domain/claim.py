@@ -54,6 +54,9 @@ TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
 }
 
 
+CLOSED_STATUSES = frozenset({S.APPROVED, S.REJECTED, S.CLOSED})  # decided: no longer "open"
+
+
 def check_transition(current: ClaimStatus, target: ClaimStatus) -> None:
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(f"a claim cannot go from {current.value} to {target.value}")

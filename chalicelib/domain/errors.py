@@ -41,6 +41,12 @@ class Unauthenticated(DomainError):
     code = "UNAUTHENTICATED"
 
 
+class Forbidden(DomainError):
+    """Credentials were presented but do not hold: a webhook signature that does not verify."""
+
+    code = "FORBIDDEN"
+
+
 class NotFound(DomainError):
     code = "NOT_FOUND"
 

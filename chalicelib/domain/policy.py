@@ -31,6 +31,11 @@ class Policy:
     holder_phone: str | None = None
     plate: str | None = None
     order_id: str | None = None
+    language: str | None = None  # the holder's preferred language
+    open_claim_id: str | None = None  # the latest open claim tied to it
+
+    def in_force_on(self, day: date) -> bool:
+        return self.status == "ACTIVE" and self.starts_on <= day <= self.ends_on
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from chalicelib.domain.claim import ClaimSubmission, Segment
 from chalicelib.domain.coverage import Coverage
 from chalicelib.domain.policy import Resolution, ResolutionOutcome
 
-RULES_VERSION = "2026-11-25.2"
+RULES_VERSION = "2026-11-25.3"
 FAST_TRACK_LIMIT = Decimal("500")
 SPECIAL_INVESTIGATION_FROM = Decimal("50000")
 LATE_REPORT_DAYS = 30
@@ -44,6 +44,9 @@ def score_submission(sub: ClaimSubmission, received_at: datetime, resolution: Re
 
     if score >= 50:
         segment = Segment.SPECIAL_INVESTIGATION
+    elif sub.amount == 0:  # reported by phone without an amount: a person asks before anything is paid
+        segment = Segment.STANDARD_REVIEW
+        reasons.append("amount_not_stated")
     elif coverage is None or not coverage.covered:
         segment = Segment.STANDARD_REVIEW  # an agent ties it to a policy or confirms the refusal
     elif coverage.needs_survey:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 CORRELATION_ATTRIBUTE = "correlation_id"
 
@@ -26,3 +26,16 @@ class SurveyNeeded(_Message):
     type: Literal["claim.survey_needed"] = "claim.survey_needed"
     claim_id: str = Field(min_length=4, max_length=64)
     attempt: int = Field(default=0, ge=0)
+
+
+class ContactRecorded(_Message):
+    """On the contacts queue: one step of one IVR call, for the agent's screen pop."""
+
+    type: Literal["contact.recorded"] = "contact.recorded"
+    phone: str = Field(pattern=r"^\+[1-9][0-9]{4,15}$")
+    at: AwareDatetime
+    channel: str = Field(min_length=1, max_length=32)
+    kind: str = Field(min_length=1, max_length=40)
+    contact_id: str = Field(min_length=1, max_length=128)
+    claim_id: str | None = Field(default=None, max_length=64)
+    customer_id: str | None = Field(default=None, max_length=64)

@@ -50,3 +50,26 @@ class PartnerAuthenticator:
         if identity is None or not hmac.compare_digest(identity.key_hash, key_hash):
             raise Unauthenticated("A valid x-api-key header is required.")
         return identity
+
+
+class AgentAuthenticator:
+    """Turns ``Authorization: Bearer <token>`` into an agent id. Settings hold only the tokens'
+    SHA-256; every configured hash is compared in constant time, so timing says nothing about which
+    (or whether one) came close."""
+
+    def __init__(self, token_hashes: tuple[tuple[str, str], ...]):
+        self._hashes = token_hashes
+
+    def authenticate(self, authorization: str | None) -> str:
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or len(token) > MAX_KEY_LENGTH:
+            raise Unauthenticated("An agent bearer token is required.")
+        presented = hash_api_key(token)
+        agent = None
+        for agent_id, expected in self._hashes:
+            if hmac.compare_digest(expected, presented):
+                agent = agent_id
+        if agent is None:
+            raise Unauthenticated("An agent bearer token is required.")
+        return agent

@@ -9,7 +9,14 @@ from chalicelib.domain.claim import Claim, ClaimStatus, ClaimSubmission
 from chalicelib.domain.errors import DomainError, IdempotencyConflict, NotFound
 from chalicelib.domain.ids import new_claim_id
 from chalicelib.observability import logger, traced
-from chalicelib.services.ports import ClaimQueue, ClaimRepository, IdempotencyRecord, NewClaim, Telemetry
+from chalicelib.services.ports import (
+    ANY_CONTENT,
+    ClaimQueue,
+    ClaimRepository,
+    IdempotencyRecord,
+    NewClaim,
+    Telemetry,
+)
 
 
 @dataclass(frozen=True)
@@ -17,6 +24,7 @@ class Accepted:
     claim_id: str
     status: ClaimStatus
     replayed: bool = False
+    already_reported: bool = False  # answered by the duplicate guard: the same loss from another call
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,11 @@ class IntakeRequest:
     submission: ClaimSubmission
     idempotency_key: str | None = None
     correlation_id: str | None = None
+    # Owner-independent key of "this loss, already reported" (see NewClaim.duplicate_guard).
+    duplicate_guard: str | None = None
+    # True when the key names the report itself (a call's id): a retry answers the same claim even if
+    # details differ (the time of the call, say), never 409.
+    key_names_the_report: bool = False
 
     @property
     def scoped_key(self) -> str | None:
@@ -107,10 +120,17 @@ class IntakeService:
             correlation_id=request.correlation_id, actor=f"{request.submission.channel.value}:{request.owner}",
             at=self._clock())
         key = request.scoped_key
-        record = IdempotencyRecord(key, claim_id, request.submission.fingerprint()) if key else None
-        return NewClaim(claim, event, record)
+        fingerprint = ANY_CONTENT if request.key_names_the_report else request.submission.fingerprint()
+        record = IdempotencyRecord(key, claim_id, fingerprint) if key else None
+        guard = IdempotencyRecord(request.duplicate_guard, claim_id, ANY_CONTENT) if request.duplicate_guard else None
+        return NewClaim(claim, event, record, guard)
 
     def _replay(self, existing: IdempotencyRecord, new: NewClaim) -> Accepted:
+        if existing.fingerprint == ANY_CONTENT:
+            claim = self._claims.get(existing.claim_id)
+            status = claim.status if claim else ClaimStatus.RECEIVED
+            same_report = new.idempotency is not None and existing.key == new.idempotency.key
+            return Accepted(existing.claim_id, status, replayed=True, already_reported=not same_report)
         if existing.fingerprint != new.idempotency.fingerprint:
             raise IdempotencyConflict("This idempotency key was already used for a different claim.")
         claim = self._claims.get(existing.claim_id)

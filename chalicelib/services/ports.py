@@ -6,16 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib.domain.caller import CallerClaim, Contact, CustomerRecord
 from chalicelib.domain.claim import Claim, ClaimEvent
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.surveyor import Surveyor
+
+
+ANY_CONTENT = "*"  # the fingerprint of a record that answers its claim whatever the new content
 
 
 @dataclass(frozen=True)
 class IdempotencyRecord:
     key: str  # "<owner>#<key>"
     claim_id: str
-    fingerprint: str
+    fingerprint: str  # of the claim's content, or ANY_CONTENT
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class NewClaim:
     claim: Claim
     event: ClaimEvent
     idempotency: IdempotencyRecord | None
+    # A second key, written in the same transaction: the same loss reported again on another call
+    # (a caller hanging up and calling back) answers the first claim instead of creating another.
+    duplicate_guard: IdempotencyRecord | None = None
 
 
 class AssignOutcome(enum.Enum):
@@ -33,9 +40,10 @@ class AssignOutcome(enum.Enum):
 
 class ClaimRepository(Protocol):
     def add(self, new: NewClaim) -> IdempotencyRecord | None:
-        """Store claim, first event and idempotency record in one write.
+        """Store claim, first event, idempotency record and duplicate guard in one write.
 
-        Returns None when stored, or the record already holding the idempotency key (nothing stored).
+        Returns None when stored, or the record already holding the idempotency key, else the one
+        holding the duplicate guard (nothing stored).
         """
 
     def add_many(self, items: list[NewClaim]) -> list[IdempotencyRecord | None]:
@@ -94,3 +102,26 @@ class ClaimQueue(Protocol):
 
 class Telemetry(Protocol):
     def count(self, name: str, value: int = 1, **dimensions: str) -> None: ...
+
+
+class CallerDirectory(Protocol):
+    """What the agent's screen pop reads about a phone number (E.164); one query each."""
+
+    def customer_by_phone(self, phone_e164: str) -> CustomerRecord | None: ...
+
+    def claims_by_phone(self, phone_e164: str, limit: int) -> list[CallerClaim]:
+        """Newest first."""
+
+    def recent_contacts(self, phone_e164: str, limit: int) -> list[Contact]:
+        """Newest first."""
+
+
+class ContactLog(Protocol):
+    """Where IVR calls record their contact entries: behind a queue, so a call never waits on it."""
+
+    def record(self, contact: Contact) -> None: ...
+
+
+class ContactStore(Protocol):
+    def write_many(self, contacts: list[Contact]) -> None:
+        """Idempotent: a contact written twice is one entry."""

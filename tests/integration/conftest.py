@@ -11,7 +11,7 @@ from chalice.test import Client
 from moto import mock_aws
 
 from chalicelib import bootstrap
-from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE, Tables
+from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, SCORING_QUEUE, Tables
 from chalicelib.observability import logger
 from infra.provision import create_all
 from infra.seed import DEMO_PARTNERS, seed
@@ -22,7 +22,8 @@ ELEME = API_KEYS["eleme"]
 HELLOBIKE = API_KEYS["hellobike"]
 MOTOR = API_KEYS["motor-direct"]
 
-FUNCTION_QUEUE = {"score_claims": SCORING_QUEUE.name, "dispatch_claims": DISPATCH_QUEUE.name}
+FUNCTION_QUEUE = {"score_claims": SCORING_QUEUE.name, "dispatch_claims": DISPATCH_QUEUE.name,
+                  "record_contacts": CONTACTS_QUEUE.name}
 
 
 @pytest.fixture
@@ -177,6 +178,9 @@ class Pipeline:
 
     def dispatch_all(self) -> list[dict]:
         return self.drain("dispatch_claims")
+
+    def record_contacts(self) -> list[dict]:
+        return self.drain("record_contacts")
 
 
 @pytest.fixture

@@ -1,0 +1,140 @@
+"""Amazon Connect: Lambda functions invoked from contact flows.
+
+Connect passes a ``ContactFlowEvent`` and wants a flat map of strings back (letters, digits, '-' and
+'_' only), within 8 seconds. So these functions never raise: any failure is an answer with
+``result=error`` that the flow can branch on, and their AWS clients get short timeouts and a small
+retry budget (set per function in .chalice/config.json). No personal data goes into an answer.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+
+from chalice import Blueprint
+from pydantic import ValidationError
+
+from chalicelib.bootstrap import container
+from chalicelib.domain.caller import Contact
+from chalicelib.domain.claim import Channel, utc_now
+from chalicelib.domain.errors import DomainError
+from chalicelib.domain.ivr import language_or_default, peril_for_digit, voice_reference
+from chalicelib.domain.perils import PERILS
+from chalicelib.observability import bind, logger
+from chalicelib.schemas.ivr import ContactFlowEvent, connect_value
+from chalicelib.services.callers import CONTACT_MIN_SECONDS, PhoneReport
+
+bp = Blueprint(__name__)
+
+OWNER = "ivr:connect"
+MAX_AMOUNT = Decimal("1000000000")
+
+
+def _seconds_left(context) -> Callable[[], float]:
+    """Remaining time of this invocation (Connect itself gives up at 8 s)."""
+    def left() -> float:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        return remaining() / 1000 if callable(remaining) else float("inf")
+    return left
+
+
+def _flat(answer: dict[str, object]) -> dict[str, str]:
+    return {key: connect_value(value) for key, value in answer.items()}
+
+
+def _parse(event: dict) -> ContactFlowEvent | None:
+    try:
+        return ContactFlowEvent.model_validate(event)
+    except ValidationError:
+        return None
+
+
+@bp.lambda_function(name="connect_identify_caller")
+def connect_identify_caller(event, context):
+    """Who is calling: one DynamoDB query on the caller's number."""
+    flow = _parse(event)
+    if flow is None:
+        logger.warning("not a contact-flow event")
+        return _flat({"result": "error", "error_code": "BAD_EVENT"})
+    contact_id = flow.details.contact_data.contact_id
+    bind(correlation_id=contact_id)
+    services = container()
+    try:
+        phone, caller = services.callers.identify(flow.caller)
+    except Exception:  # noqa: BLE001 - the flow goes on without a screen pop
+        logger.exception("caller identification failed")
+        return _flat({"result": "error", "error_code": "UNAVAILABLE", "customer_found": False,
+                      "language": "zh-CN"})
+    if phone and _seconds_left(context)() > CONTACT_MIN_SECONDS:
+        services.callers.record(Contact(phone, utc_now(), Channel.IVR_CONNECT.value, "identified", contact_id,
+                                        customer_id=caller.customer_id))
+    return _flat({
+        "result": "ok",
+        "customer_found": caller.found,
+        "customer_ref": caller.customer_id,
+        "active_policies": caller.active_policies,
+        "several_policies": caller.ambiguous,
+        "primary_policy": caller.primary_policy,
+        "primary_product": caller.primary_product,
+        "open_claim": caller.open_claim_id is not None,
+        "open_claim_id": caller.open_claim_id,
+        "open_claim_reference": voice_reference(caller.open_claim_id) if caller.open_claim_id else "",
+        "language": caller.language,
+    })
+
+
+def _loss_type(flow: ContactFlowEvent) -> str | None:
+    named = flow.value("loss_type")
+    if named in PERILS:
+        return named
+    return peril_for_digit(flow.value("loss_digit"))
+
+
+def _amount(flow: ContactFlowEvent) -> Decimal | None:
+    """Keyed in on the phone: whole yuan, digits only (a trailing '#' is the end key)."""
+    raw = (flow.value("amount") or "").rstrip("#")
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    return value if raw.isdigit() and 0 < value < MAX_AMOUNT else None
+
+
+@bp.lambda_function(name="connect_report_claim")
+def connect_report_claim(event, context):
+    """A claim from the call: idempotent on the ContactId; the reference is answered for the prompt."""
+    flow = _parse(event)
+    if flow is None:
+        logger.warning("not a contact-flow event")
+        return _flat({"result": "error", "error_code": "BAD_EVENT"})
+    contact_id = flow.details.contact_data.contact_id
+    bind(correlation_id=contact_id)
+    loss_type = _loss_type(flow)
+    if loss_type is None:
+        return _flat({"result": "invalid", "error_code": "LOSS_TYPE_UNKNOWN"})
+    region = flow.value("region_code")
+    report = PhoneReport(
+        channel=Channel.IVR_CONNECT, owner=OWNER, call_id=contact_id, caller=flow.caller, loss_type=loss_type,
+        amount=_amount(flow), policy_number=flow.value("policy_number"),
+        region_code=region if region and region.isdigit() and len(region) == 6 else None,
+        correlation_id=contact_id)
+    try:
+        accepted = container().phone_intake.report(report, _seconds_left(context))
+    except DomainError as error:
+        logger.warning("phone report refused", extra={"code": error.code})
+        return _flat({"result": "error", "error_code": error.code})
+    except Exception:  # noqa: BLE001 - the flow offers an agent instead
+        logger.exception("phone report failed")
+        return _flat({"result": "error", "error_code": "UNAVAILABLE"})
+    reference = voice_reference(accepted.claim_id)
+    return _flat({
+        "result": "already_reported" if accepted.already_reported else "created",
+        "claim_id": accepted.claim_id,
+        "claim_reference": reference,
+        # one character at a time, for a prompt that reads it as text; or read claim_reference with
+        # SSML <say-as interpret-as="characters">
+        "claim_reference_spoken": "-".join(reference),
+        "claim_status": accepted.status.value,
+        "language": language_or_default(flow.value("language")),
+    })

@@ -1,0 +1,90 @@
+"""Any other IVR vendor: signed JSON events (``call.started``, ``claim.reported``)."""
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from pydantic import ValidationError
+
+from chalicelib.api.http import ApiBlueprint, json_response, load_json, read_json_body
+from chalicelib.bootstrap import container
+from chalicelib.domain.caller import Contact
+from chalicelib.domain.claim import Channel, utc_now
+from chalicelib.domain.errors import FieldProblem, ValidationFailed
+from chalicelib.domain.ivr import voice_reference
+from chalicelib.domain.signatures import verify_webhook
+from chalicelib.observability import bind, logger
+from chalicelib.schemas.claims import problems_of
+from chalicelib.schemas.ivr import CallStarted, ClaimReported
+from chalicelib.services.callers import PhoneReport
+
+bp = ApiBlueprint(__name__)
+
+SIGNATURE_HEADER = "x-signature"
+
+
+def _vendor(raw: bytes) -> str:
+    settings = container().settings
+    secrets = [(vendor, secret.get_secret_value()) for vendor, secret in settings.ivr_webhook_secrets]
+    vendor = verify_webhook(bp.current_request.headers.get(SIGNATURE_HEADER), raw, secrets, now=int(time.time()),
+                            tolerance_seconds=settings.ivr_signature_tolerance_seconds)
+    bind(vendor=vendor)
+    return vendor
+
+
+def _event(raw: bytes, model):
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        raise ValidationFailed("The event is not valid.", problems_of(error)) from None
+
+
+@bp.route("/v1/ivr/events", methods=["POST"])
+def ivr_event():
+    request = bp.current_request
+    c = container()
+    raw = read_json_body(request, c.settings.max_body_bytes)
+    vendor = _vendor(raw)  # before parsing: nothing unsigned is even read
+    body = load_json(raw)
+    kind = body.get("type") if isinstance(body, dict) else None
+    if kind == "call.started":
+        return _call_started(_event(raw, CallStarted), vendor)
+    if kind == "claim.reported":
+        return _claim_reported(_event(raw, ClaimReported), vendor)
+    raise ValidationFailed("The event is not valid.", [FieldProblem("type", "must be call.started or claim.reported")])
+
+
+def _call_started(event: CallStarted, vendor: str):
+    bind(correlation_id=event.call_id)
+    c = container()
+    phone, caller = c.callers.identify(event.caller)
+    if phone:
+        c.callers.record(Contact(phone, utc_now(), Channel.IVR_WEBHOOK.value, "call_started", event.call_id,
+                                 customer_id=caller.customer_id))
+    logger.info("call started", extra={"found": caller.found})
+    return json_response({
+        "call_id": event.call_id,
+        "customer": {"found": caller.found, "customer_ref": caller.customer_id, "language": caller.language},
+        "policies": {"active": caller.active_policies, "primary_policy": caller.primary_policy,
+                     "primary_product": caller.primary_product, "products": list(caller.products)},
+        "open_claim": None if caller.open_claim_id is None else {
+            "claim_id": caller.open_claim_id, "reference": voice_reference(caller.open_claim_id)},
+    })
+
+
+def _claim_reported(event: ClaimReported, vendor: str):
+    bind(correlation_id=event.call_id)
+    loss, location = event.loss, event.loss.location
+    accepted = container().phone_intake.report(PhoneReport(
+        channel=Channel.IVR_WEBHOOK, owner=f"ivr:{vendor}", call_id=event.call_id, caller=event.caller,
+        loss_type=loss.type, occurred_at=loss.occurred_at,
+        amount=None if event.amount is None else Decimal(event.amount.value),
+        currency=event.amount.currency if event.amount else "CNY",
+        policy_number=event.policy.number, order_id=event.policy.order_id,
+        plate=event.vehicle.plate if event.vehicle else None,
+        region_code=location.region_code if location else None, address=location.address if location else None,
+        description=loss.description, correlation_id=event.call_id))
+    reference = voice_reference(accepted.claim_id)
+    return json_response({"claim_id": accepted.claim_id, "status": accepted.status.value, "reference": reference,
+                          "reference_spoken": " ".join(reference), "already_reported": accepted.already_reported,
+                          "replayed": accepted.replayed}, 202)

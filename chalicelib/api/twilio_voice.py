@@ -1,0 +1,131 @@
+"""Twilio Voice: an incoming call is greeted, identified by its number, asked what happened (keypad or
+speech), and the claim is taken and its reference read back. Form-encoded webhooks in, TwiML out.
+
+Every request must carry a valid ``X-Twilio-Signature``: Twilio signs the full URL it called (our
+PUBLIC_BASE_URL + path + query) and the sorted form parameters with the account's auth token.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode
+
+from chalice import Response
+
+from chalicelib.api import twiml
+from chalicelib.api.http import ApiBlueprint
+from chalicelib.bootstrap import container
+from chalicelib.domain.caller import CallerSummary, Contact
+from chalicelib.domain.claim import Channel, utc_now
+from chalicelib.domain.errors import (
+    DomainError,
+    FieldProblem,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from chalicelib.domain.ivr import MENU, language_or_default, peril_for_digit, peril_from_speech, prompt, spell, \
+    voice_reference
+from chalicelib.domain.products import catalogue
+from chalicelib.domain.signatures import twilio_signature_valid
+from chalicelib.observability import bind, logger
+from chalicelib.services.callers import PhoneReport
+
+bp = ApiBlueprint(__name__)
+
+OWNER = "ivr:twilio"
+FORM = "application/x-www-form-urlencoded"
+VOICE_PATH = "/v1/ivr/twilio/voice"
+GATHER_PATH = "/v1/ivr/twilio/gather"
+MAX_FORM_BYTES = 16 * 1024  # Twilio's parameters are a few hundred bytes
+_CALL_SID = re.compile(r"[A-Za-z0-9]{2,64}")
+
+
+def _signed_form(path: str) -> dict[str, str]:
+    """The form's parameters, once the signature over them and the called URL holds."""
+    request = bp.current_request
+    settings = container().settings
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != FORM:
+        raise UnsupportedMediaType("Twilio webhooks are form-encoded.")
+    raw = request.raw_body or b""
+    if len(raw) > MAX_FORM_BYTES:
+        raise PayloadTooLarge("The form is too large.")
+    pairs = parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    query = request.query_params or {}
+    url = settings.public_base_url.rstrip("/") + path + (f"?{urlencode(query)}" if query else "")
+    token = settings.twilio_auth_token
+    if token is None or not twilio_signature_valid(token.get_secret_value(), url, pairs,
+                                                   request.headers.get("x-twilio-signature")):
+        logger.warning("Twilio signature rejected")
+        raise Forbidden("The request signature is not valid.")
+    form = dict(pairs)
+    if not _CALL_SID.fullmatch(form.get("CallSid", "")):
+        raise ValidationFailed("The call is not identified.", [FieldProblem("CallSid", "is required")])
+    bind(correlation_id=form["CallSid"])
+    return form
+
+
+def _xml(body: str) -> Response:
+    return Response(body=body, status_code=200, headers={"Content-Type": twiml.CONTENT_TYPE})
+
+
+def _url(path: str, language: str) -> str:
+    return f"{container().settings.public_base_url.rstrip('/')}{path}?{urlencode({'lang': language})}"
+
+
+def _menu_perils(caller: CallerSummary) -> list[str]:
+    """The perils of the caller's products in force, in menu order; everything for an unknown caller."""
+    products = catalogue().products
+    covered = {peril for code in caller.products if code in products for peril in products[code].perils}
+    return [p for p in MENU if p in covered] or list(MENU)
+
+
+def _ask(language: str, caller: CallerSummary, opening: str) -> Response:
+    perils = _menu_perils(caller)
+    return _xml(twiml.gather(
+        f"{opening} {prompt('menu', language, perils=perils)}", language, _url(GATHER_PATH, language),
+        fallback_text=prompt("not_understood", language), redirect_url=_url(VOICE_PATH, language)))
+
+
+@bp.route(VOICE_PATH, methods=["POST"], content_types=[FORM])
+def twilio_voice():
+    form = _signed_form(VOICE_PATH)
+    c = container()
+    query = bp.current_request.query_params or {}
+    try:
+        phone, caller = c.callers.identify(form.get("From"))
+    except Exception:  # noqa: BLE001 - an unidentified caller can still report
+        logger.exception("caller identification failed")
+        phone, caller = None, CallerSummary(found=False)
+    language = language_or_default(query.get("lang") or caller.language)
+    if phone and "lang" not in query:  # the first request of the call, not a re-prompt
+        c.callers.record(Contact(phone, utc_now(), Channel.IVR_TWILIO.value, "identified", form["CallSid"],
+                                 customer_id=caller.customer_id))
+    opening = prompt("greeting_known" if caller.found else "greeting_unknown", language)
+    if caller.open_claim_id:
+        opening += " " + prompt("open_claim", language, reference=spell(voice_reference(caller.open_claim_id)))
+    return _ask(language, caller, opening)
+
+
+@bp.route(GATHER_PATH, methods=["POST"], content_types=[FORM])
+def twilio_gather():
+    form = _signed_form(GATHER_PATH)
+    language = language_or_default((bp.current_request.query_params or {}).get("lang"))
+    peril = peril_for_digit(form.get("Digits")) or peril_from_speech(form.get("SpeechResult"))
+    if peril is None:
+        return _ask(language, CallerSummary(found=False), prompt("not_understood", language))
+    try:
+        accepted = container().phone_intake.report(PhoneReport(
+            channel=Channel.IVR_TWILIO, owner=OWNER, call_id=form["CallSid"], caller=form.get("From"),
+            loss_type=peril, correlation_id=form.get("CallSid")))
+    except DomainError as error:
+        logger.warning("phone report refused", extra={"code": error.code})
+        return _xml(twiml.say_and_hangup(prompt("technical_problem", language), language))
+    except Exception:  # noqa: BLE001 - the caller hears an apology, never silence
+        logger.exception("phone report failed")
+        return _xml(twiml.say_and_hangup(prompt("technical_problem", language), language))
+    said = "already_reported" if accepted.already_reported else "claim_created"
+    reference = spell(voice_reference(accepted.claim_id))
+    return _xml(twiml.say_and_hangup(
+        f"{prompt(said, language, reference=reference)} {prompt('goodbye', language)}", language))

@@ -1,0 +1,104 @@
+"""Inputs of the hotline channels: Amazon Connect contact-flow events, Twilio webhooks, vendor events."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from chalicelib.schemas.claims import AmountIn, LocationIn, LossType, PolicyIn, Text, VehicleIn
+
+CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
+
+
+# -- Amazon Connect ----------------------------------------------------------------------------------
+
+class _Lenient(BaseModel):
+    """Connect adds fields over time; only what is used is read."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class ConnectEndpoint(_Lenient):
+    address: str | None = Field(default=None, alias="Address")
+    type: str | None = Field(default=None, alias="Type")
+
+
+class ConnectContactData(_Lenient):
+    contact_id: CallId = Field(alias="ContactId")
+    initial_contact_id: str | None = Field(default=None, alias="InitialContactId")
+    channel: str | None = Field(default=None, alias="Channel")
+    customer_endpoint: ConnectEndpoint | None = Field(default=None, alias="CustomerEndpoint")
+    attributes: dict[str, Any] = Field(default_factory=dict, alias="Attributes")
+
+
+class ConnectDetails(_Lenient):
+    contact_data: ConnectContactData = Field(alias="ContactData")
+    parameters: dict[str, Any] = Field(default_factory=dict, alias="Parameters")
+
+
+class ContactFlowEvent(_Lenient):
+    name: str | None = Field(default=None, alias="Name")
+    details: ConnectDetails = Field(alias="Details")
+
+    @property
+    def caller(self) -> str | None:
+        endpoint = self.details.contact_data.customer_endpoint
+        return endpoint.address if endpoint else None
+
+    def value(self, name: str) -> str | None:
+        """An input by name: the block's parameters first, then the contact's attributes. Blank is none."""
+        for source in (self.details.parameters, self.details.contact_data.attributes):
+            raw = source.get(name) if isinstance(source, dict) else None
+            if raw is not None and str(raw).strip():
+                return str(raw).strip()
+        return None
+
+
+_CONNECT_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def connect_value(value: object) -> str:
+    """A value Connect accepts in a Lambda answer: letters, digits, '-' and '_' only. Policy numbers
+    may hold '/', which never occurs with '_' in them, so '/' → '_' is reversible."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _CONNECT_UNSAFE.sub("", str(value).replace("/", "_"))
+
+
+# -- generic IVR vendors -------------------------------------------------------------------------------
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-()]{4,30}$")]
+
+
+class CallStarted(_Strict):
+    type: Literal["call.started"]
+    call_id: CallId
+    caller: Phone | None = None
+    occurred_at: AwareDatetime | None = None
+
+
+class PhoneLossIn(_Strict):
+    """The loss as the partner body shapes it; on a call only its type is sure to be known."""
+
+    type: LossType
+    occurred_at: AwareDatetime | None = None
+    description: Annotated[Text, StringConstraints(max_length=4000)] | None = None
+    location: LocationIn | None = None
+
+
+class ClaimReported(_Strict):
+    type: Literal["claim.reported"]
+    call_id: CallId
+    caller: Phone | None = None
+    occurred_at: AwareDatetime | None = None  # of the event
+    policy: PolicyIn = PolicyIn()
+    loss: PhoneLossIn
+    amount: AmountIn | None = None
+    vehicle: VehicleIn | None = None
