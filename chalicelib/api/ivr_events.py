@@ -12,7 +12,7 @@ from chalicelib.domain.caller import Contact
 from chalicelib.domain.claim import Channel, utc_now
 from chalicelib.domain.errors import FieldProblem, ValidationFailed
 from chalicelib.domain.ivr import voice_reference
-from chalicelib.domain.signatures import verify_webhook
+from chalicelib.domain.signatures import SignatureRejected, verify_webhook
 from chalicelib.observability import bind, logger
 from chalicelib.schemas.claims import problems_of
 from chalicelib.schemas.ivr import CallStarted, ClaimReported
@@ -26,8 +26,12 @@ SIGNATURE_HEADER = "x-signature"
 def _vendor(raw: bytes) -> str:
     settings = container().settings
     secrets = [(vendor, secret.get_secret_value()) for vendor, secret in settings.ivr_webhook_secrets]
-    vendor = verify_webhook(bp.current_request.headers.get(SIGNATURE_HEADER), raw, secrets, now=int(time.time()),
-                            tolerance_seconds=settings.ivr_signature_tolerance_seconds)
+    try:
+        vendor = verify_webhook(bp.current_request.headers.get(SIGNATURE_HEADER), raw, secrets,
+                                now=int(time.time()), tolerance_seconds=settings.ivr_signature_tolerance_seconds)
+    except SignatureRejected as rejected:
+        logger.warning("IVR event signature rejected", extra={"reason": rejected.reason})
+        raise
     bind(vendor=vendor)
     return vendor
 

@@ -19,7 +19,6 @@ from chalicelib.domain.claim import Channel, utc_now
 from chalicelib.domain.errors import (
     DomainError,
     FieldProblem,
-    Forbidden,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -27,7 +26,7 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.ivr import MENU, language_or_default, peril_for_digit, peril_from_speech, prompt, spell, \
     voice_reference
 from chalicelib.domain.products import catalogue
-from chalicelib.domain.signatures import twilio_signature_valid
+from chalicelib.domain.signatures import SignatureRejected, twilio_signature_valid
 from chalicelib.observability import bind, logger
 from chalicelib.services.callers import PhoneReport
 
@@ -55,10 +54,11 @@ def _signed_form(path: str) -> dict[str, str]:
     query = request.query_params or {}
     url = settings.public_base_url.rstrip("/") + path + (f"?{urlencode(query)}" if query else "")
     token = settings.twilio_auth_token
-    if token is None or not twilio_signature_valid(token.get_secret_value(), url, pairs,
-                                                   request.headers.get("x-twilio-signature")):
-        logger.warning("Twilio signature rejected")
-        raise Forbidden("The request signature is not valid.")
+    signature = request.headers.get("x-twilio-signature")
+    if token is None or not twilio_signature_valid(token.get_secret_value(), url, pairs, signature):
+        reason = "missing" if not signature else "mismatch" if token else "not_configured"
+        logger.warning("Twilio signature rejected", extra={"reason": reason})
+        raise SignatureRejected(reason)
     form = dict(pairs)
     if not _CALL_SID.fullmatch(form.get("CallSid", "")):
         raise ValidationFailed("The call is not identified.", [FieldProblem("CallSid", "is required")])

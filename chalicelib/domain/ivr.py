@@ -240,7 +240,7 @@ def _menu_items(perils: list[str] | tuple[str, ...], language: str) -> str:
     return "；".join(f"{peril_name(_PERIL_BY_DIGIT[digit], ZH_CN)}请按{digit}" for digit in digits)
 
 
-def prompt(name: str, language: str, **values) -> str:
+def prompt(name: str, language: str, /, **values) -> str:
     """A prompt from the catalogue, in ``language`` (zh-CN when it is not one we speak).
 
     ``menu`` takes ``perils`` (peril codes, read in keypad order; the whole menu when left out, speech

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from chalicelib.domain.errors import DomainError
+from chalicelib.domain.errors import Forbidden
 
 MISSING = "missing"
 MALFORMED = "malformed"
@@ -27,7 +27,7 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
 
-class SignatureRejected(DomainError):
+class SignatureRejected(Forbidden):
     """A webhook whose signature is missing, unreadable, too old or wrong. The API answers 403."""
 
     code = "SIGNATURE_INVALID"

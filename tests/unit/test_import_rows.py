@@ -245,7 +245,7 @@ def test_items_are_the_models_storage_shape_without_absent_attributes():
     assert policy == {"policy_number": {"S": "PA2026000123"}, "product": {"S": "food_safety"},
                       "customer_id": {"S": valid.customer_id}, "holder_name": {"S": "张三"},
                       "holder_phone": {"S": "+8613800138000"}, "starts_on": {"S": "2026-01-01"},
-                      "ends_on": {"S": "2026-12-31"}, "status": {"S": "ACTIVE"}}
+                      "ends_on": {"S": "2026-12-31"}, "status": {"S": "ACTIVE"}, "holder_language": {"S": "zh-CN"}}
     assert customer == {"customer_id": {"S": valid.customer_id}, "name": {"S": "张三"},
                         "phone": {"S": "+8613800138000"}, "id_number": {"S": VALID_ID},
                         "language": {"S": "zh-CN"}}

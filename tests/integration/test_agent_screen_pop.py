@@ -1,0 +1,136 @@
+"""The agent's screen pop, and the contacts consumer that feeds it."""
+from __future__ import annotations
+
+import json
+
+import boto3
+
+from chalicelib.adapters.resources import CONTACTS_QUEUE, Tables
+from infra.seed import DEMO_AGENT_TOKEN
+from tests.integration.conftest import MOTOR, post_claim
+from tests.integration.test_hotline_connect import flow_event, identify, report
+
+ZHAO = "+8613600136000"  # two policies, ID number 310115198503120039
+AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
+
+
+def screen_pop(client, phone: str, headers: dict | None = None):
+    return client.http.get(f"/v1/agent/callers/{phone.replace('+', '%2B')}",
+                           headers=AGENT if headers is None else headers)
+
+
+def test_screen_pop_needs_an_agent_token(client):
+    for headers in ({}, {"authorization": "Bearer not-a-token"}, {"authorization": DEMO_AGENT_TOKEN},
+                    {"x-api-key": MOTOR}):
+        response = screen_pop(client, ZHAO, headers)
+        assert response.status_code == 401, headers
+        assert json.loads(response.body)["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_screen_pop_shows_customer_policies_open_claims_and_last_contacts(client, pipeline):
+    # GIVEN a caller with two policies who called the hotline and reported a claim
+    identify(client, flow_event(caller=ZHAO, contact_id="call-1"))
+    claim_id = report(client, flow_event("connect_report_claim_event.json", caller=ZHAO, contact_id="call-1",
+                                         parameters={"loss_type": "online_shopping_fraud"}))["claim_id"]
+    pipeline.record_contacts()
+
+    # WHEN an agent's screen pops for the next call from that number, written any way
+    for written in (ZHAO, "136 0013 6000", "8613600136000"):
+        response = screen_pop(client, written)
+
+        # THEN it shows the customer with the ID number masked, both policies, the open claim and the
+        # contacts, newest first
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        view = json.loads(response.body)
+        assert view["phone"] == ZHAO
+        assert view["customer"]["name"] == "赵六"
+        assert view["customer"]["id_number"] == "310*************39"
+        assert "310115198503120039" not in response.body.decode()
+        assert sorted(p["policy_number"] for p in view["policies"]) == ["PA2026000124", "PF2026000125"]
+        assert [c["claim_id"] for c in view["open_claims"]] == [claim_id]
+        assert [(c["kind"], c["contact_id"]) for c in view["contacts"]] == [
+            ("claim_reported", "call-1"), ("identified", "call-1")]
+
+
+def test_screen_pop_of_an_unknown_number_is_empty_not_an_error(client):
+    response = screen_pop(client, "+8613100000000")
+    assert response.status_code == 200
+    assert json.loads(response.body) == {"phone": "+8613100000000", "customer": None, "policies": [],
+                                         "open_claims": [], "contacts": []}
+
+
+def test_screen_pop_of_something_that_is_not_a_phone_number_is_a_400(client):
+    response = screen_pop(client, "not-a-phone")
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["details"] == [{"field": "phone", "problem": "is not a phone number"}]
+
+
+def test_claims_from_partners_on_the_callers_number_show_as_open(client, pipeline):
+    # GIVEN a partner claim whose claimant phone is the caller's, written loosely
+    body = {"policy": {"number": "PM2026000790"}, "claimant": {"phone": "186 0018 6000"},
+            "loss": {"type": "motor_glass", "occurred_at": "2026-11-24T12:30:00+08:00", "description": "windscreen",
+                     "location": {"region_code": "310115"}},
+            "amount": {"value": "900.00", "currency": "CNY"}, "vehicle": {"plate": "沪AD12345"}}
+    claim_id = json.loads(post_claim(client, body, api_key=MOTOR).body)["claim_id"]
+
+    # WHEN the agent's screen pops for that number
+    view = json.loads(screen_pop(client, "+8618600186000").body)
+
+    # THEN the claim is listed
+    assert [c["claim_id"] for c in view["open_claims"]] == [claim_id]
+
+
+# -- contacts consumer ---------------------------------------------------------------------------------
+
+def contacts_stored() -> int:
+    return boto3.client("dynamodb").scan(TableName=Tables.CONTACTS, Select="COUNT")["Count"]
+
+
+def test_contacts_consumer_is_idempotent_under_redelivery(client, pipeline, queues):
+    # GIVEN two contact messages
+    identify(client, flow_event(caller=ZHAO, contact_id="call-1"))
+    identify(client, flow_event(caller=ZHAO, contact_id="call-2"))
+    messages = queues.receive(CONTACTS_QUEUE.name)
+    assert len(messages) == 2
+
+    # WHEN the consumer gets them twice (at-least-once delivery)
+    first = pipeline.invoke("record_contacts", messages)
+    second = pipeline.invoke("record_contacts", messages)
+
+    # THEN both runs succeed and there are two entries, not four
+    assert first == second == {"batchItemFailures": []}
+    assert contacts_stored() == 2
+
+
+def test_an_unreadable_contact_message_fails_alone(client, pipeline, queues):
+    # GIVEN a batch with a good contact and a poison message
+    identify(client, flow_event(caller=ZHAO, contact_id="call-1"))
+    queues.send(CONTACTS_QUEUE.name, '{"type": "contact.recorded", "phone": "13600136000"}')
+    messages = queues.receive(CONTACTS_QUEUE.name)
+    poison = next(m for m in messages if "13600136000" in m["Body"] and "call-1" not in m["Body"])
+
+    # WHEN the consumer processes the batch
+    answer = pipeline.invoke("record_contacts", messages)
+
+    # THEN only the poison message comes back (SQS dead-letters it after maxReceiveCount); the good one is written
+    assert answer == {"batchItemFailures": [{"itemIdentifier": poison["MessageId"]}]}
+    assert contacts_stored() == 1
+
+
+def test_a_failed_write_returns_the_whole_readable_batch(client, pipeline, queues, monkeypatch):
+    # GIVEN contact messages and a store that fails
+    identify(client, flow_event(caller=ZHAO, contact_id="call-1"))
+    messages = queues.receive(CONTACTS_QUEUE.name)
+    from chalicelib import bootstrap
+
+    def broken(contacts):
+        raise RuntimeError("throttled")
+
+    monkeypatch.setattr(bootstrap.container().contact_store, "write_many", broken)
+
+    # WHEN the consumer runs
+    answer = pipeline.invoke("record_contacts", messages)
+
+    # THEN every record is reported failed, for SQS to redeliver
+    assert answer == {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in messages]}
