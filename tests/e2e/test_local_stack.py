@@ -4,6 +4,9 @@ The tests share one stack (module fixture) and run in file order; the last one s
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import signal
 import subprocess
 import time
@@ -11,7 +14,7 @@ import time
 import pytest
 
 from infra.local_stack import DEMO_CLAIM
-from infra.seed import DEMO_PARTNERS
+from infra.seed import DEMO_AGENT_TOKEN, DEMO_IVR_SECRET, DEMO_PARTNERS
 from tests.e2e.conftest import LocalStack, nobody_listens_on
 
 pytestmark = pytest.mark.e2e
@@ -108,6 +111,38 @@ def test_an_unknown_api_key_is_refused(local_stack: LocalStack):
     # THEN the API answers 401 in the contract's error shape
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_a_vendor_ivr_report_shows_in_the_agents_screen_pop(local_stack: LocalStack):
+    # GIVEN the banner's hotline demo: a signed vendor event reporting a loss for a known caller
+    assert f"{local_stack.api_url}/v1/ivr/events" in local_stack.output()
+    body = json.dumps({"type": "claim.reported", "call_id": "e2e-call-0001", "caller": "+8613800138000",
+                       "loss": {"type": "food_safety"}}).encode()
+    stamp = str(int(time.time()))
+    signature = hmac.new(DEMO_IVR_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+    # WHEN the vendor posts it
+    answer = local_stack.http.post(f"{local_stack.api_url}/v1/ivr/events", data=body, timeout=10,
+                                   headers={"content-type": "application/json",
+                                            "x-signature": f"t={stamp},v1={signature}"})
+
+    # THEN the claim is accepted, and the agent's screen pop soon lists it and the call
+    assert answer.status_code == 202, answer.text
+    claim_id = answer.json()["claim_id"]
+    deadline = time.monotonic() + SETTLE_WITHIN_SECONDS
+    while True:
+        pop = local_stack.http.get(f"{local_stack.api_url}/v1/agent/callers/%2B8613800138000", timeout=10,
+                                   headers={"authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
+        assert pop.status_code == 200, pop.text
+        view = pop.json()
+        contacts = [(c["kind"], c["contact_id"]) for c in view["contacts"]]
+        if ("claim_reported", "e2e-call-0001") in contacts:
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"the call never reached the screen pop: {view}\n{local_stack.tail()}")
+        time.sleep(0.2)
+    assert claim_id in [c["claim_id"] for c in view["open_claims"]]
+    assert view["customer"]["name"] == "张三"
 
 
 def test_sigint_stops_everything_cleanly(local_stack: LocalStack):
