@@ -294,3 +294,37 @@ def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirecto
 
     return ScoringService(claims, queue, telemetry, PolicyResolver(policies or FakePolicyDirectory(), catalogue()),
                           catalogue(), clock=clock)
+
+
+class FakeCallerDirectory:
+    def __init__(self, customers: list | None = None, claims: dict | None = None):
+        self.customers = list(customers or [])
+        self.claims = dict(claims or {})  # phone -> list[CallerClaim], newest first
+        self.contacts: list = []
+
+    def customer_by_phone(self, phone_e164: str):
+        return next((c for c in self.customers if c.phone == phone_e164), None)
+
+    def claims_by_phone(self, phone_e164: str, limit: int):
+        return self.claims.get(phone_e164, [])[:limit]
+
+    def recent_contacts(self, phone_e164: str, limit: int):
+        return sorted((c for c in self.contacts if c.phone == phone_e164), key=lambda c: c.at, reverse=True)[:limit]
+
+
+class FakeContactLog:
+    """Records straight into the directory's contacts, as the queue + consumer do eventually."""
+
+    def __init__(self, directory: FakeCallerDirectory, fail: bool = False):
+        self.directory = directory
+        self.fail = fail
+        self.recorded: list = []
+
+    def record(self, contact) -> None:
+        if self.fail:
+            raise ConnectionError("queue unavailable")
+        self.recorded.append(contact)
+        self.directory.contacts.append(contact)
+
+    def write_many(self, contacts) -> None:  # the ContactStore side
+        self.directory.contacts += [c for c in contacts if c not in self.directory.contacts]

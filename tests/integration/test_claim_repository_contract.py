@@ -2,7 +2,7 @@
 repository under moto: the fake the unit tests rely on must behave like the real thing."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -13,7 +13,7 @@ from chalicelib.adapters.models import SurveyorModel
 from chalicelib.domain.claim import Claim, ClaimStatus, Segment
 from chalicelib.domain.errors import ConcurrentUpdate
 from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
-from chalicelib.services.ports import AssignOutcome, ClaimRepository
+from chalicelib.services.ports import ANY_CONTENT, AssignOutcome, ClaimRepository, IdempotencyRecord
 from tests.fakes import FakeClaimRepository, FakeSurveyorRepository, ms, new_claim, submission
 
 NOW = ms(datetime.now(timezone.utc))
@@ -127,6 +127,36 @@ class TestClaimRepositoryContract:
         assert store.repo.get(items[0].claim.claim_id) == items[0].claim
         assert store.repo.get(items[1].claim.claim_id) is None
         assert store.repo.get(items[2].claim.claim_id) == items[2].claim
+
+    def test_a_taken_duplicate_guard_returns_its_record_and_stores_nothing(self, store):
+        # GIVEN a stored claim whose duplicate guard is "this loss from this number today"
+        first = replace(new_claim(owner="ivr:connect", key="call:A"),
+                        duplicate_guard=IdempotencyRecord("hotline#+8613800138000#food_safety#2026-11-25", "x",
+                                                          ANY_CONTENT))
+        first = replace(first, duplicate_guard=replace(first.duplicate_guard, claim_id=first.claim.claim_id))
+        assert store.repo.add(first) is None
+
+        # WHEN another call's claim with another idempotency key but the same guard is added
+        second = new_claim(owner="ivr:twilio", key="call:B")
+        second = replace(second, duplicate_guard=replace(first.duplicate_guard, claim_id=second.claim.claim_id))
+        existing = store.repo.add(second)
+
+        # THEN the guard's record is answered (the first claim) and the second claim is not stored
+        assert existing == first.duplicate_guard
+        assert store.repo.get(second.claim.claim_id) is None
+
+    def test_the_idempotency_key_wins_over_the_guard_when_both_are_taken(self, store):
+        # GIVEN a stored claim with a key and a guard
+        first = new_claim(owner="ivr:connect", key="call:A")
+        guard = IdempotencyRecord("hotline#+8613800138000#food_safety#2026-11-25", first.claim.claim_id, ANY_CONTENT)
+        store.repo.add(replace(first, duplicate_guard=guard))
+
+        # WHEN the same call is added again (same key, same guard)
+        again = new_claim(owner="ivr:connect", key="call:A")
+        existing = store.repo.add(replace(again, duplicate_guard=replace(guard, claim_id=again.claim.claim_id)))
+
+        # THEN the key's record is answered: a retry of that call, not another call
+        assert existing == first.idempotency
 
     def test_add_many_of_nothing_is_nothing(self, store):
         # GIVEN no claims

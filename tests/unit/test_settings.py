@@ -100,3 +100,30 @@ def test_settings_are_read_once_per_container(monkeypatch):
     get_settings.cache_clear()
     assert get_settings().stage == "changed"
     get_settings.cache_clear()
+
+
+def test_ivr_webhook_secrets_are_per_vendor_with_rotation_and_never_shown():
+    # GIVEN two secrets for one vendor (rotating), one for another, and a bare one
+    settings = Settings.from_env({"IVR_WEBHOOK_SECRETS": "acme:aaaaaaaaaaaaaaaa1, acme:bbbbbbbbbbbbbbbb2,"
+                                                          "other:cccccccccccccccc3,dddddddddddddddd4"})
+
+    # THEN each is kept with its vendor (a bare secret belongs to "ivr"), and no repr shows one
+    assert [(v, s.get_secret_value()) for v, s in settings.ivr_webhook_secrets] == [
+        ("acme", "aaaaaaaaaaaaaaaa1"), ("acme", "bbbbbbbbbbbbbbbb2"), ("other", "cccccccccccccccc3"),
+        ("ivr", "dddddddddddddddd4")]
+    assert "aaaaaaaaaaaaaaaa1" not in repr(settings)
+
+
+@pytest.mark.parametrize("value", ["acme:short", ":aaaaaaaaaaaaaaaa1", "ac me:aaaaaaaaaaaaaaaa1"])
+def test_a_bad_ivr_secret_entry_is_refused_without_echoing_it(value):
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({"IVR_WEBHOOK_SECRETS": value})
+    assert "entry 1" in str(refused.value)
+    assert value.split(":")[-1] not in str(refused.value)
+
+
+def test_agent_tokens_are_hashes_only():
+    digest = "ab" * 32
+    assert Settings.from_env({"AGENT_TOKENS": f"agent-1:{digest.upper()}"}).agent_tokens == (("agent-1", digest),)
+    with pytest.raises(ValueError):
+        Settings.from_env({"AGENT_TOKENS": "agent-1:plain-token"})

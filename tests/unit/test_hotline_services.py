@@ -1,0 +1,174 @@
+"""Hotline use cases with fakes: the caller's summary, phone reports with their call-back guard, and
+the agent token check."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from chalicelib.domain.caller import summarise
+from chalicelib.domain.claim import Channel
+from chalicelib.domain.errors import Unauthenticated, ValidationFailed
+from chalicelib.services.auth import AgentAuthenticator
+from chalicelib.services.callers import CallerService, PhoneIntake, PhoneReport
+from chalicelib.services.intake import IntakeService
+from tests.fakes import (
+    Clock,
+    FakeCallerDirectory,
+    FakeClaimQueue,
+    FakeClaimRepository,
+    FakeContactLog,
+    FakePolicyDirectory,
+    FakeTelemetry,
+    policy,
+)
+
+TODAY = date(2026, 11, 25)
+PHONE = "+8613800138000"
+
+
+# -- summary -----------------------------------------------------------------------------------------
+
+def test_no_policies_is_not_found():
+    assert summarise([], TODAY).found is False
+
+
+def test_primary_policy_is_the_latest_started_in_force_and_gives_customer_and_language():
+    # GIVEN an expired, a cancelled and two policies in force on one phone
+    policies = [policy("P-OLD", "food_safety", phone=PHONE, starts="2025-01-01", ends="2025-12-31"),
+                policy("P-CAN", "card_theft", phone=PHONE, status="CANCELLED"),
+                policy("P-A", "food_safety", phone=PHONE, starts="2026-01-01"),
+                policy("P-B", "online_shopping_fraud", phone=PHONE, starts="2026-03-01")]
+
+    # WHEN summarised
+    summary = summarise(policies, TODAY)
+
+    # THEN two are in force, the later one is primary, and the menu knows their products
+    assert (summary.found, summary.active_policies, summary.primary_policy, summary.customer_id) == (
+        True, 2, "P-B", "CUS-P-B")
+    assert summary.ambiguous and summary.products == ("online_shopping_fraud", "food_safety")
+    assert summary.language == "zh-CN"
+
+
+def test_a_caller_with_only_expired_policies_is_found_with_none_active():
+    summary = summarise([policy("P-OLD", "food_safety", phone=PHONE, starts="2025-01-01", ends="2025-12-31")], TODAY)
+    assert (summary.found, summary.active_policies, summary.primary_policy) == (True, 0, "P-OLD")
+
+
+def test_the_latest_open_claim_of_any_policy_is_told():
+    from dataclasses import replace
+    policies = [replace(policy("P-A", "food_safety", phone=PHONE), open_claim_id="CLM-01AAA"),
+                replace(policy("P-B", "card_theft", phone=PHONE), open_claim_id="CLM-01BBB", language="en")]
+    summary = summarise(policies, TODAY)
+    assert summary.open_claim_id == "CLM-01BBB"
+
+
+# -- services ----------------------------------------------------------------------------------------
+
+@dataclass
+class Hotline:
+    claims: FakeClaimRepository
+    directory: FakeCallerDirectory
+    contacts: FakeContactLog
+    callers: CallerService
+    phone: PhoneIntake
+    clock: Clock
+
+
+@pytest.fixture
+def hotline() -> Hotline:
+    claims, queue, telemetry = FakeClaimRepository(), FakeClaimQueue(), FakeTelemetry()
+    clock = Clock(datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc))
+    directory = FakeCallerDirectory()
+    contacts = FakeContactLog(directory)
+    policies = FakePolicyDirectory([policy("PA2026000123", "food_safety", phone=PHONE)])
+    callers = CallerService(policies, directory, contacts, contacts, telemetry, clock=clock)
+    intake = IntakeService(claims, queue, telemetry, clock=clock)
+    return Hotline(claims, directory, contacts, callers, PhoneIntake(intake, callers, clock=clock), clock)
+
+
+def phone_report(call_id: str = "call-1", caller: str | None = "138 0013 8000", **overrides) -> PhoneReport:
+    values = dict(channel=Channel.IVR_TWILIO, owner="ivr:twilio", call_id=call_id, caller=caller,
+                  loss_type="food_safety")
+    values.update(overrides)
+    return PhoneReport(**values)
+
+
+def test_identify_normalises_the_number_and_costs_one_lookup(hotline):
+    phone, summary = hotline.callers.identify("+86 138-0013-8000")
+    assert (phone, summary.found, summary.primary_policy) == (PHONE, True, "PA2026000123")
+
+
+def test_a_phone_report_becomes_a_claim_with_defaults_an_agent_completes(hotline):
+    accepted = hotline.phone.report(phone_report())
+    claim = hotline.claims.get(accepted.claim_id)
+    sub = claim.submission
+    assert (sub.channel, sub.claimant_phone, sub.amount, sub.location.region_code) == (
+        Channel.IVR_TWILIO, PHONE, Decimal("0"), "000000")
+    assert sub.occurred_at == hotline.clock.now
+    assert [(c.kind, c.contact_id) for c in hotline.contacts.recorded] == [("claim_reported", "call-1")]
+
+
+def test_the_same_call_again_is_a_replay_without_a_second_contact_entry(hotline):
+    first = hotline.phone.report(phone_report())
+    hotline.clock.advance(seconds=3)  # the retry is later: occurred_at differs, still the same report
+    again = hotline.phone.report(phone_report())
+    assert (again.claim_id, again.replayed, again.already_reported) == (first.claim_id, True, False)
+    assert len(hotline.claims.claims) == 1
+    assert len(hotline.contacts.recorded) == 1
+
+
+def test_a_call_back_about_the_same_loss_is_already_reported(hotline):
+    first = hotline.phone.report(phone_report("call-1"))
+    again = hotline.phone.report(phone_report("call-2", caller="+8613800138000"))
+    assert (again.claim_id, again.already_reported) == (first.claim_id, True)
+    assert [c.kind for c in hotline.contacts.recorded] == ["claim_reported", "claim_already_reported"]
+
+
+def test_the_next_day_the_same_loss_type_is_a_new_claim(hotline):
+    first = hotline.phone.report(phone_report("call-1"))
+    hotline.clock.advance(seconds=24 * 3600)
+    assert hotline.phone.report(phone_report("call-2")).claim_id != first.claim_id
+
+
+def test_a_withheld_number_gets_no_guard_and_no_contact(hotline):
+    first = hotline.phone.report(phone_report("call-1", caller=None))
+    second = hotline.phone.report(phone_report("call-2", caller="anonymous"))
+    assert first.claim_id != second.claim_id
+    assert hotline.contacts.recorded == []
+
+
+def test_a_failing_contact_log_never_fails_the_report(hotline):
+    hotline.contacts.fail = True
+    accepted = hotline.phone.report(phone_report())
+    assert hotline.claims.get(accepted.claim_id) is not None
+
+
+def test_the_contact_entry_is_skipped_when_time_runs_out(hotline):
+    hotline.phone.report(phone_report(), seconds_left=lambda: 1.0)
+    assert hotline.contacts.recorded == []
+
+
+def test_an_unknown_loss_type_is_refused(hotline):
+    with pytest.raises(ValidationFailed):
+        hotline.phone.report(phone_report(loss_type="meteor"))
+
+
+def test_screen_pop_of_an_invalid_number_is_a_validation_error(hotline):
+    with pytest.raises(ValidationFailed):
+        hotline.callers.screen_pop("12")
+
+
+# -- agent tokens ------------------------------------------------------------------------------------
+
+def test_agent_token_is_checked_against_configured_hashes_only():
+    auth = AgentAuthenticator((("agent-7", hashlib.sha256(b"s3cret-token").hexdigest()),))
+    assert auth.authenticate("Bearer s3cret-token") == "agent-7"
+    assert auth.authenticate("bearer   s3cret-token ") == "agent-7"
+    for header in (None, "", "Bearer", "Basic s3cret-token", "Bearer s3cret-tokeN", "s3cret-token",
+                   "Bearer " + "x" * 300):
+        with pytest.raises(Unauthenticated):
+            auth.authenticate(header)
