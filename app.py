@@ -7,7 +7,9 @@ from chalicelib.api.connect import bp as connect
 from chalicelib.api.http import http_middleware
 from chalicelib.api.ivr_events import bp as ivr_events
 from chalicelib.api.partner_claims import bp as partner_claims
+from chalicelib.api.public import bp as public
 from chalicelib.api.twilio_voice import bp as twilio_voice
+from chalicelib.consumers.attachments import bp as attachments
 from chalicelib.consumers.contacts import bp as contacts
 from chalicelib.consumers.pipeline import bp as pipeline
 from chalicelib.observability import observe
@@ -16,9 +18,11 @@ app = Chalice(app_name=APP_NAME)
 app.register_middleware(observe, "all")
 app.register_middleware(http_middleware, "http")
 app.register_blueprint(partner_claims)
+app.register_blueprint(public)
 app.register_blueprint(twilio_voice)
 app.register_blueprint(ivr_events)
 app.register_blueprint(agent)
 app.register_blueprint(connect)
 app.register_blueprint(pipeline)
 app.register_blueprint(contacts)
+app.register_blueprint(attachments)

@@ -13,8 +13,11 @@ from chalicelib.services.auth import AgentAuthenticator, PartnerAuthenticator
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeService
 from chalicelib.domain.products import catalogue
+from chalicelib.adapters.resources import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from chalicelib.services.callers import CallerService, PhoneIntake
 from chalicelib.services.ports import (
+    AttachmentIndex,
+    AttachmentStore,
     CallerDirectory,
     ClaimQueue,
     ClaimRepository,
@@ -22,8 +25,10 @@ from chalicelib.services.ports import (
     ContactStore,
     PartnerDirectory,
     PolicyDirectory,
+    RateLimiter,
     SurveyorRepository,
 )
+from chalicelib.services.public import AttachmentService, FormLimits, PublicClaims
 from chalicelib.services.reconcile import Reconciler
 from chalicelib.services.resolve import PolicyResolver
 from chalicelib.services.scoring import ScoringService
@@ -41,6 +46,9 @@ class Container:
     caller_directory: CallerDirectory
     contact_log: ContactLog
     contact_store: ContactStore
+    rate_limiter: RateLimiter
+    attachment_store: AttachmentStore
+    attachment_index: AttachmentIndex
     telemetry: Telemetry = field(default_factory=Telemetry)
 
     def __post_init__(self) -> None:
@@ -56,6 +64,12 @@ class Container:
                                      self.telemetry)
         self.phone_intake = PhoneIntake(self.intake, self.callers)
         self.agents = AgentAuthenticator(s.agent_tokens)
+        secret = s.status_token_secret.get_secret_value().encode() if s.status_token_secret else None
+        self.public = PublicClaims(
+            self.policies, self.rate_limiter, self.intake, self.claims, catalogue(), secret, s.status_token_days,
+            FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
+        self.attachments = AttachmentService(self.claims, self.attachment_store, self.attachment_index, self.telemetry,
+                                             ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES)
 
 
 def build_aws(settings: Settings) -> Container:
@@ -65,6 +79,8 @@ def build_aws(settings: Settings) -> Container:
     from chalicelib.adapters import dynamo
     from chalicelib.adapters.callers import DynamoCallerDirectory, DynamoContactStore
     from chalicelib.adapters.policies import DynamoPolicyDirectory
+    from chalicelib.adapters.public import DynamoAttachmentIndex, DynamoRateLimiter, S3AttachmentStore
+    from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
     from chalicelib.adapters.sqs import SqsClaimQueue, SqsContactLog
 
     dynamo.configure(settings.aws_region, settings.aws_connect_timeout_seconds,
@@ -74,9 +90,13 @@ def build_aws(settings: Settings) -> Container:
                     retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
                     max_pool_connections=50)
     sqs = boto3.client("sqs", region_name=settings.aws_region, config=config)
+    # Path-style URLs when an endpoint is set (the local moto server has no per-bucket host names).
+    s3 = boto3.client("s3", region_name=settings.aws_region, config=config.merge(Config(
+        signature_version="s3v4", s3={"addressing_style": "path" if settings.aws_endpoint_url else "virtual"})))
+    claims = dynamo.DynamoClaimRepository()
     return Container(
         settings=settings,
-        claims=dynamo.DynamoClaimRepository(),
+        claims=claims,
         surveyors=dynamo.DynamoSurveyorRepository(),
         partners=dynamo.DynamoPartnerDirectory(),
         queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url),
@@ -84,6 +104,9 @@ def build_aws(settings: Settings) -> Container:
         caller_directory=DynamoCallerDirectory(),
         contact_log=SqsContactLog(sqs, settings.contacts_queue_url),
         contact_store=DynamoContactStore(),
+        rate_limiter=DynamoRateLimiter(claims.connection),
+        attachment_store=S3AttachmentStore(s3, ATTACHMENTS_BUCKET),
+        attachment_index=DynamoAttachmentIndex(claims.connection),
     )
 
 

@@ -45,9 +45,15 @@ class Settings(BaseModel):
     ivr_signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
     # Agents: "agent_id:<hex SHA-256 of the agent's bearer token>" entries; tokens are never stored.
     agent_tokens: tuple[tuple[str, str], ...] = ()
+    # Customer form: signed links to the claim's status page, and rate limits per phone and address.
+    status_token_secret: SecretStr | None = None
+    status_token_days: int = Field(default=30, ge=1, le=365)
+    form_limit_per_phone: int = Field(default=10, ge=1)  # requests per window
+    form_limit_per_address: int = Field(default=60, ge=1)
+    form_limit_window_seconds: int = Field(default=3600, ge=60)
 
     @field_validator("aws_endpoint_url", "scoring_queue_url", "dispatch_queue_url", "customer_id_key",
-                     "contacts_queue_url", "twilio_auth_token", mode="before")
+                     "contacts_queue_url", "twilio_auth_token", "status_token_secret", mode="before")
     @classmethod
     def _blank_is_none(cls, value):
         return value or None
@@ -105,6 +111,11 @@ class Settings(BaseModel):
             "ivr_webhook_secrets": "IVR_WEBHOOK_SECRETS",
             "ivr_signature_tolerance_seconds": "IVR_SIGNATURE_TOLERANCE_SECONDS",
             "agent_tokens": "AGENT_TOKENS",
+            "status_token_secret": "STATUS_TOKEN_SECRET",
+            "status_token_days": "STATUS_TOKEN_DAYS",
+            "form_limit_per_phone": "FORM_LIMIT_PER_PHONE",
+            "form_limit_per_address": "FORM_LIMIT_PER_ADDRESS",
+            "form_limit_window_seconds": "FORM_LIMIT_WINDOW_SECONDS",
             "service_name": "POWERTOOLS_SERVICE_NAME",
         }
         values = {field: env[var] for field, var in mapping.items() if var in env}

@@ -36,8 +36,14 @@ from chalice.cli.factory import CLIFactory
 from chalice.config import Config
 from chalice.local import LambdaContext, create_local_server
 
-from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, SCORING_QUEUE, QueueSpec
-from infra.provision import create_all
+from chalicelib.adapters.resources import (
+    CONTACTS_QUEUE,
+    DISPATCH_QUEUE,
+    LOCAL_ATTACHMENT_EVENTS_QUEUE,
+    SCORING_QUEUE,
+    QueueSpec,
+)
+from infra.provision import create_all, notify_queue_of_uploads
 from chalicelib.services.auth import hash_api_key
 from infra.seed import (
     DEMO_AGENT_ID,
@@ -45,6 +51,7 @@ from infra.seed import (
     DEMO_IVR_SECRET,
     DEMO_IVR_VENDOR,
     DEMO_PARTNERS,
+    DEMO_STATUS_TOKEN_SECRET,
     DEMO_TWILIO_AUTH_TOKEN,
     seed,
 )
@@ -73,6 +80,7 @@ CLAIM_ID_OF_ANSWER = r"""sed -n 's/.*"claim_id": *"\([^"]*\)".*/\1/p'"""
 CONSUMERS = ((SCORING_QUEUE, "score_claims"), (DISPATCH_QUEUE, "dispatch_claims"),
              (CONTACTS_QUEUE, "record_contacts"))
 RECONCILER = "reconcile_claims"
+ATTACHMENT_HANDLER = "record_attachment"
 
 log = logging.getLogger("local-stack")
 
@@ -127,6 +135,7 @@ def use_stage_environment(config: Config) -> None:
     os.environ.setdefault("TWILIO_AUTH_TOKEN", DEMO_TWILIO_AUTH_TOKEN)
     os.environ.setdefault("IVR_WEBHOOK_SECRETS", f"{DEMO_IVR_VENDOR}:{DEMO_IVR_SECRET}")
     os.environ.setdefault("AGENT_TOKENS", f"{DEMO_AGENT_ID}:{hash_api_key(DEMO_AGENT_TOKEN)}")
+    os.environ.setdefault("STATUS_TOKEN_SECRET", DEMO_STATUS_TOKEN_SECRET)
 
 
 # -- moto ----------------------------------------------------------------------------------------
@@ -251,6 +260,22 @@ class QueuePoller(threading.Thread):
                  self._spec.name, len(messages), len(done), len(failed))
 
 
+def deliver_s3_events(app: Chalice, config: Config, event: dict) -> dict:
+    """Hands each S3 event that moto queued to ``record_attachment``, as Lambda's S3 trigger would;
+    answers the SQS batch's failures so that a failed one is delivered again."""
+    failures = []
+    for record in event["Records"]:
+        body = json.loads(record["body"])
+        if "Records" not in body:  # the s3:TestEvent S3 sends when the notification is set up
+            continue
+        try:
+            invoke(app, config, ATTACHMENT_HANDLER, body)
+        except Exception:  # noqa: BLE001 - Lambda would retry the event; here SQS redelivers it
+            log.exception("%s failed; the S3 event will be delivered again", ATTACHMENT_HANDLER)
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
 def scheduled_event(region: str) -> dict:
     """The EventBridge event a ``rate(...)`` schedule delivers."""
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
@@ -331,7 +356,9 @@ def run(stop: threading.Event) -> None:
             return
 
         sqs = boto3.client("sqs", region_name=region)
-        queues = create_all(sqs)
+        s3 = boto3.client("s3", region_name=region)
+        queues = create_all(sqs, s3, region, allowed_origins=[api_url])
+        uploads_url = notify_queue_of_uploads(s3, sqs)
         counts = seed()
         log.info("tables and queues created; seeded %s", counts)
         os.environ["SCORING_QUEUE_URL"] = queues[SCORING_QUEUE.name]["url"]
@@ -350,6 +377,8 @@ def run(stop: threading.Event) -> None:
 
         pollers = [QueuePoller(sqs, spec, queues[spec.name]["url"], partial(invoke, app, config, name), stop)
                    for spec, name in CONSUMERS]
+        pollers.append(QueuePoller(sqs, LOCAL_ATTACHMENT_EVENTS_QUEUE, uploads_url,
+                                   partial(deliver_s3_events, app, config), stop))
         for poller in pollers:
             poller.start()
             running.callback(poller.join, STOP_JOIN_SECONDS)

@@ -33,6 +33,7 @@ DEMO_AGENT_TOKEN = "demo-agent-token-3c9e51"
 DEMO_IVR_VENDOR = "demo-ivr"
 DEMO_IVR_SECRET = "demo-ivr-webhook-secret-8d21f0"
 DEMO_TWILIO_AUTH_TOKEN = "demo-twilio-auth-token-62b7aa"
+DEMO_STATUS_TOKEN_SECRET = "demo-status-token-secret-4e90b2"
 
 DEMO_POLICIES_FILE = Path(__file__).resolve().parent / "data" / "demo_policies.csv"
 

@@ -97,6 +97,8 @@ def claim_to_model(claim: Claim) -> ClaimModel:
         covered=None if claim.covered is None else int(claim.covered),
         coverage_reasons=list(claim.coverage_reasons) or None,
         payable=None if claim.payable is None else str(claim.payable),
+        attachment_count=claim.attachment_count or None,
+        reused_photo_claims=list(claim.reused_photo_claims) or None,
     )
 
 
@@ -139,6 +141,8 @@ def claim_from_model(m: ClaimModel) -> Claim:
         covered=None if m.covered is None else bool(m.covered),
         coverage_reasons=tuple(m.coverage_reasons or ()),
         payable=None if m.payable is None else Decimal(m.payable),
+        attachment_count=int(m.attachment_count or 0),
+        reused_photo_claims=tuple(m.reused_photo_claims or ()),
     )
 
 
@@ -175,6 +179,10 @@ class DynamoClaimRepository:
     def __init__(self, connection: Connection | None = None, sleep=time.sleep):
         self._connection = connection
         self._sleep = sleep
+
+    def connection(self) -> Connection:
+        """The low-level connection its transactions use; other adapters share it (one HTTP pool)."""
+        return self._conn()
 
     def _conn(self) -> Connection:
         if self._connection is None:

@@ -84,6 +84,8 @@ class ClaimModel(Model):
     covered = NumberAttribute(null=True)
     coverage_reasons = ListAttribute(of=UnicodeAttribute, null=True)
     payable = UnicodeAttribute(null=True)
+    attachment_count = NumberAttribute(null=True)
+    reused_photo_claims = ListAttribute(of=UnicodeAttribute, null=True)
 
     unscored_index = UnscoredIndex()
     by_caller = CallerPhoneIndex()
@@ -254,5 +256,52 @@ class ContactModel(Model):
     expires_at = TTLAttribute()
 
 
+class AttachmentSha256Index(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "sha256-index"
+        projection = IncludeProjection(["claim_id"])
+
+    sha256 = UnicodeAttribute(hash_key=True)
+
+
+class AttachmentPhashIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "phash-index"
+        projection = IncludeProjection(["claim_id"])
+
+    phash = UnicodeAttribute(hash_key=True)
+
+
+class AttachmentModel(Model):
+    """A photo of a claim, recorded once S3 has it: its hashes tell a photo already seen elsewhere."""
+
+    class Meta(_Meta):
+        table_name = Tables.ATTACHMENTS
+
+    claim_id = UnicodeAttribute(hash_key=True)
+    attachment_id = UnicodeAttribute(range_key=True)
+    object_key = UnicodeAttribute()
+    content_type = UnicodeAttribute(null=True)
+    size = NumberAttribute()
+    sha256 = UnicodeAttribute()
+    phash = UnicodeAttribute(null=True)  # 64-bit perceptual hash, hex; none when the image cannot be read
+    recorded_at = UnicodeAttribute()
+    seen_on_claims = ListAttribute(of=UnicodeAttribute, null=True)
+
+    by_sha256 = AttachmentSha256Index()
+    by_phash = AttachmentPhashIndex()
+
+
+class RateLimitModel(Model):
+    """A fixed-window request counter, e.g. ``phone:+8613800138000#<window start>``; expires by TTL."""
+
+    class Meta(_Meta):
+        table_name = Tables.RATE_LIMITS
+
+    key = UnicodeAttribute(hash_key=True)
+    hits = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
+
+
 ALL_MODELS = (ClaimModel, ClaimEventModel, IdempotencyModel, PartnerModel, ApiKeyModel, PolicyModel,
-              CustomerModel, SurveyorModel, ContactModel)
+              CustomerModel, SurveyorModel, ContactModel, AttachmentModel, RateLimitModel)

@@ -20,6 +20,17 @@ class Tables:
     CUSTOMERS = f"{APP_NAME}-customers"
     SURVEYORS = f"{APP_NAME}-surveyors"
     CONTACTS = f"{APP_NAME}-contacts"
+    ATTACHMENTS = f"{APP_NAME}-attachments"
+    RATE_LIMITS = f"{APP_NAME}-rate-limits"
+
+
+# Claim photos, uploaded by the claimant's browser straight to S3 with a presigned POST. The
+# ``record_attachment`` function is triggered by S3 for every object created under the prefix.
+# (Bucket names are global: a stage in another account may need a suffix; see README "Deploying".)
+ATTACHMENTS_BUCKET = f"{APP_NAME}-attachments"
+ATTACHMENTS_PREFIX = "claims/"
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/heic")
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,9 @@ DISPATCH_QUEUE = QueueSpec(name=f"{APP_NAME}-dispatch", consumer_timeout_seconds
 # DynamoDB call.
 CONTACTS_QUEUE = QueueSpec(name=f"{APP_NAME}-contacts", consumer_timeout_seconds=30)
 QUEUES = (SCORING_QUEUE, DISPATCH_QUEUE, CONTACTS_QUEUE)
+# Local stack only: moto cannot invoke a Lambda on an S3 event, so the bucket notifies this queue and
+# the local stack hands each S3 event to ``record_attachment``, as Lambda would.
+LOCAL_ATTACHMENT_EVENTS_QUEUE = QueueSpec(name=f"{APP_NAME}-attachment-events-local", consumer_timeout_seconds=30)
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 IDEMPOTENCY_TTL_DAYS = 90

@@ -24,6 +24,8 @@ STATUS_BY_ERROR: dict[type[e.DomainError], int] = {
     e.IllegalTransition: 409,
     e.PayloadTooLarge: 413,
     e.UnsupportedMediaType: 415,
+    e.Unprocessable: 422,
+    e.RateLimited: 429,
     e.TemporarilyUnavailable: 503,
 }
 
@@ -56,7 +58,7 @@ def error_body(error: e.DomainError) -> dict[str, Any]:
 
 def problem(error: e.DomainError) -> Response:
     headers = {"Content-Type": "application/json"}
-    if isinstance(error, e.TemporarilyUnavailable):
+    if isinstance(error, (e.TemporarilyUnavailable, e.RateLimited)):
         headers["Retry-After"] = str(error.retry_after_seconds)
     return Response(body={"error": error_body(error)}, status_code=status_of(error), headers=headers)
 

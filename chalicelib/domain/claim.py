@@ -145,6 +145,9 @@ class Claim:
     covered: bool | None = None
     coverage_reasons: tuple[str, ...] = ()
     payable: Decimal | None = None
+    # photos (set as each upload is recorded)
+    attachment_count: int = 0
+    reused_photo_claims: tuple[str, ...] = ()  # other claims that already had one of its photos
 
     def record(self, kind: str, *, actor: str, detail: dict, at: datetime | None = None,
                **changes) -> tuple["Claim", ClaimEvent]:

@@ -51,6 +51,29 @@ class NotFound(DomainError):
     code = "NOT_FOUND"
 
 
+class Unprocessable(DomainError):
+    """Well-formed but unacceptable: for example a policy number and phone that do not match."""
+
+    code = "UNPROCESSABLE"
+
+
+class PolicyNotMatched(Unprocessable):
+    """One generic answer: it never says whether the policy number or the phone was wrong."""
+
+    code = "POLICY_NOT_MATCHED"
+
+    def __init__(self):
+        super().__init__("We could not find a policy with this number and phone.")
+
+
+class RateLimited(DomainError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after_seconds: int):
+        super().__init__("Too many requests; please retry later.")
+        self.retry_after_seconds = max(1, int(retry_after_seconds))
+
+
 class IdempotencyConflict(DomainError):
     code = "IDEMPOTENCY_CONFLICT"
 

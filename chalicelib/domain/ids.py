@@ -28,3 +28,11 @@ def is_claim_id(value: str) -> bool:
     if not value.startswith(PREFIX) or len(value) != len(PREFIX) + 26:
         return False
     return all(c in _ALPHABET for c in value[len(PREFIX):])
+
+
+ATTACHMENT_PREFIX = "ATT-"
+
+
+def new_attachment_id(now_ms: int | None = None) -> str:
+    """Same layout as a claim id, prefix ``ATT-``."""
+    return ATTACHMENT_PREFIX + new_claim_id(now_ms)[len(PREFIX):]

@@ -13,7 +13,8 @@ PRODUCTS_FILE = Path(__file__).resolve().parent.parent / "data" / "products.json
 @dataclass(frozen=True)
 class Product:
     code: str
-    name: str
+    name: str  # English
+    name_zh: str
     perils: frozenset[str]
     limit: Decimal
     deductible: Decimal
@@ -21,6 +22,9 @@ class Product:
     typical_claim: Decimal
     field_survey: bool
     timezone: str
+
+    def names(self) -> dict[str, str]:
+        return {"zh-CN": self.name_zh, "en": self.name}
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Catalogue:
 
 def parse_catalogue(data: dict) -> Catalogue:
     products = {
-        code: Product(code=code, name=p["name"], perils=frozenset(p["perils"]), limit=Decimal(p["limit"]),
+        code: Product(code=code, name=p["name"], name_zh=p.get("name_zh", p["name"]), perils=frozenset(p["perils"]), limit=Decimal(p["limit"]),
                       deductible=Decimal(p["deductible"]), currency=p["currency"],
                       typical_claim=Decimal(p["typical_claim"]), field_survey=bool(p["field_survey"]),
                       timezone=p["timezone"])

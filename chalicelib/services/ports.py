@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib.domain.attachment import Attachment
 from chalicelib.domain.caller import CallerClaim, Contact, CustomerRecord
 from chalicelib.domain.claim import Claim, ClaimEvent
 from chalicelib.domain.policy import Policy
@@ -125,3 +126,28 @@ class ContactLog(Protocol):
 class ContactStore(Protocol):
     def write_many(self, contacts: list[Contact]) -> None:
         """Idempotent: a contact written twice is one entry."""
+
+
+class RateLimiter(Protocol):
+    def hit(self, keys: list[tuple[str, int]], window_seconds: int) -> None:
+        """Count one request against each (key, limit) in the current window, all or none; raises
+        RateLimited (with the seconds until the window ends) when any key is at its limit."""
+
+
+class AttachmentStore(Protocol):
+    """The photo bucket."""
+
+    def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict:
+        """A presigned POST ``{"url", "fields"}`` limited to ``content_type`` and 1..max_bytes bytes."""
+
+    def read(self, key: str, max_bytes: int) -> bytes | None:
+        """The object's bytes; None if it is missing or larger than ``max_bytes``."""
+
+
+class AttachmentIndex(Protocol):
+    def claims_with(self, sha256: str, phash: str | None) -> set[str]:
+        """Claims holding a photo with this SHA-256 or this perceptual hash (one query each)."""
+
+    def record(self, attachment: Attachment, before: Claim, after: Claim, event: ClaimEvent) -> bool:
+        """Attachment, claim and timeline event in one transaction. False if this attachment was
+        already recorded (nothing written); ConcurrentUpdate if the claim changed meanwhile."""

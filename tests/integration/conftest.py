@@ -32,7 +32,7 @@ def aws():
     with mock_aws():
         bootstrap.reset()
         sqs = boto3.client("sqs")
-        queues = create_all(sqs)
+        queues = create_all(sqs, boto3.client("s3"), "ap-southeast-1")
         seed()
         yield {"sqs": sqs, "queues": queues}
         bootstrap.reset()

@@ -218,7 +218,7 @@ def test_key_press_takes_one_claim_and_reads_its_reference_back(client, queues):
     assert claim.submission.claimant_phone == KNOWN
     assert claim.owner == "ivr:twilio"
     # AND it is queued for scoring once
-    assert [m["Body"] for m in queues.receive(SCORING_QUEUE.name) if claim.claim_id in m["Body"]] != []
+    assert [m["claim_id"] for m in queues.bodies(SCORING_QUEUE.name)] == [claim.claim_id]
     # AND the caller hears the reference spelled out, then the call ends
     reference = spell(voice_reference(claim.claim_id))
     assert spoken(root) == f"{prompt('claim_created', ZH_CN, reference=reference)} {prompt('goodbye', ZH_CN)}"

@@ -1,0 +1,93 @@
+"""Adapters of the customer's channel: the rate limiter (DynamoDB), the photo bucket (S3) and the
+attachment index (DynamoDB)."""
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamo import _raise_if_throttled, claim_to_model, event_to_model
+from chalicelib.adapters.models import AttachmentModel, ClaimEventModel, ClaimModel, RateLimitModel
+from chalicelib.domain.attachment import Attachment
+from chalicelib.domain.claim import Claim, ClaimEvent, iso
+from chalicelib.domain.errors import ConcurrentUpdate, RateLimited
+
+class DynamoRateLimiter:
+    """Fixed windows: one counter item per key and window, incremented only while below its limit.
+    All keys in one TransactWriteItems, so a refused request counts against none of them."""
+
+    def __init__(self, connection_factory, now=time.time):
+        self._connection = connection_factory
+        self._now = now
+
+    def hit(self, keys: list[tuple[str, int]], window_seconds: int) -> None:
+        now = self._now()
+        window = int(now // window_seconds) * window_seconds
+        expires = datetime.fromtimestamp(window + 2 * window_seconds, timezone.utc)
+        try:
+            with TransactWrite(connection=self._connection()) as tx:
+                for key, limit in keys:
+                    tx.update(RateLimitModel(f"{key}#{window}"),
+                              actions=[RateLimitModel.hits.add(1), RateLimitModel.expires_at.set(expires)],
+                              condition=RateLimitModel.hits.does_not_exist() | (RateLimitModel.hits < limit))
+        except TransactWriteError as exc:
+            if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
+                raise RateLimited(math.ceil(window + window_seconds - now)) from exc
+            _raise_if_throttled(exc)
+            raise
+
+class S3AttachmentStore:
+    def __init__(self, client, bucket: str):
+        self._client = client
+        self._bucket = bucket
+
+    def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict:
+        """Signed locally: no AWS call."""
+        return self._client.generate_presigned_post(
+            Bucket=self._bucket, Key=key, Fields={"Content-Type": content_type},
+            Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+            ExpiresIn=expires_in)
+
+    def read(self, key: str, max_bytes: int) -> bytes | None:
+        try:
+            response = self._client.get_object(Bucket=self._bucket, Key=key)
+        except self._client.exceptions.NoSuchKey:
+            return None
+        if int(response.get("ContentLength") or 0) > max_bytes:
+            response["Body"].close()
+            return None
+        data = response["Body"].read(max_bytes + 1)
+        return data if 0 < len(data) <= max_bytes else None
+
+class DynamoAttachmentIndex:
+    def __init__(self, connection_factory):
+        self._connection = connection_factory
+
+    def claims_with(self, sha256: str, phash: str | None) -> set[str]:
+        found = {m.claim_id for m in AttachmentModel.by_sha256.query(sha256)}
+        if phash:
+            found |= {m.claim_id for m in AttachmentModel.by_phash.query(phash)}
+        return found
+
+    def record(self, attachment: Attachment, before: Claim, after: Claim, event: ClaimEvent) -> bool:
+        item = AttachmentModel(attachment.claim_id, attachment.attachment_id, object_key=attachment.object_key,
+                               content_type=attachment.content_type, size=attachment.size, sha256=attachment.sha256,
+                               phash=attachment.phash, recorded_at=iso(event.at),
+                               seen_on_claims=list(attachment.seen_on_claims) or None)
+        try:
+            with TransactWrite(connection=self._connection()) as tx:
+                tx.save(item, condition=AttachmentModel.attachment_id.does_not_exist())
+                tx.save(claim_to_model(after), condition=ClaimModel.version == before.version)
+                tx.save(event_to_model(event), condition=ClaimEventModel.claim_id.does_not_exist())
+        except TransactWriteError as exc:
+            failed = [r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons]
+            if failed[:1] == [True]:
+                return False
+            if any(failed[1:]):
+                raise ConcurrentUpdate("The claim was changed by someone else.") from exc
+            _raise_if_throttled(exc)
+            raise
+        return True

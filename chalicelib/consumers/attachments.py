@@ -1,0 +1,19 @@
+"""Photos: S3 invokes ``record_attachment`` for every object stored under ``claims/``; it hashes the
+photo and records it on its claim (idempotent: a repeated event records nothing twice)."""
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, ATTACHMENTS_PREFIX
+from chalicelib.bootstrap import container
+from chalicelib.observability import bind, logger
+
+bp = Blueprint(__name__)
+
+
+@bp.on_s3_event(bucket=ATTACHMENTS_BUCKET, events=["s3:ObjectCreated:*"], prefix=ATTACHMENTS_PREFIX)
+def record_attachment(event):
+    bind(object_key=event.key)
+    outcome = container().attachments.record_upload(event.key)
+    logger.info("attachment event handled", extra={"outcome": outcome})
+    return {"outcome": outcome}

@@ -1,0 +1,72 @@
+"""Requests of the customer's own channel: the claim form and photo uploads."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from chalicelib.domain.claim import Channel, ClaimSubmission, Location
+from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFailed
+from chalicelib.schemas.claims import MAX_CLOCK_SKEW, LossType, Money, Phone, RegionCode, Text, problems_of
+
+SubmissionKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{8,64}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PolicyCheckIn(_Strict):
+    policy_number: Annotated[Text, StringConstraints(max_length=40)]
+    phone: Phone
+
+
+class PublicClaimIn(_Strict):
+    """The form's claim: flat, as a page sends it; the policy number and phone prove the policy."""
+
+    submission_key: SubmissionKey
+    policy_number: Annotated[Text, StringConstraints(max_length=40)]
+    phone: Phone
+    loss_type: LossType
+    occurred_at: AwareDatetime
+    region_code: RegionCode
+    address: Annotated[Text, StringConstraints(max_length=500)] | None = None
+    description: Annotated[Text, StringConstraints(max_length=4000)]
+    amount: Money
+    claimant_name: Annotated[Text, StringConstraints(max_length=100)] | None = None
+    language: Literal["zh-CN", "en"] = "zh-CN"
+
+    def to_submission(self, now: datetime) -> ClaimSubmission:
+        problems = []
+        if Decimal(self.amount) <= 0:
+            problems.append(FieldProblem("amount", "must be greater than 0"))
+        if self.occurred_at > now + MAX_CLOCK_SKEW:
+            problems.append(FieldProblem("occurred_at", "is in the future"))
+        if problems:
+            raise ValidationFailed("The claim is not valid.", problems)
+        return ClaimSubmission(
+            channel=Channel.WEB_FORM, loss_type=self.loss_type, occurred_at=self.occurred_at,
+            description=self.description, location=Location(self.region_code, self.address),
+            amount=Decimal(self.amount), currency="CNY", claimant_name=self.claimant_name,
+            claimant_phone=self.phone, policy_number=self.policy_number)
+
+
+class UploadRequestIn(_Strict):
+    content_type: Annotated[str, StringConstraints(max_length=100)]
+    size: int | None = Field(default=None, ge=0, le=2**40)
+    filename: Annotated[str, StringConstraints(max_length=255)] | None = None
+
+
+def parse(model: type[BaseModel], raw: bytes, what: str):
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(err["type"] == "json_invalid" for err in exc.errors()):
+            raise MalformedBody("The body is not valid JSON.") from None
+        raise ValidationFailed(f"The {what} is not valid.", problems_of(exc)) from None
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
