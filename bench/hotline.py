@@ -178,9 +178,7 @@ class Hotline:
         self.start_app()
         self.counter._paused = False
         with self.counter.window() as w:  # the clients do not exist yet: the guard counts their calls
-            t0 = time.perf_counter()
             self.identify(self.phones[0], f"bench-{self.run_id}-cold")
-            self.cold_ms = (time.perf_counter() - t0) * 1e3
         self.cold_calls = Window(calls=w.unhooked, http=0)
         self.hook_app_clients()
 
@@ -442,7 +440,7 @@ def report(out, args, h: Hotline, cold: ColdStart, moto: MotoServer, moto_hwm_ki
 
     # 1. calls
     p("AWS calls per invocation (botocore before-call on every client the app uses: each model's, the claim\n"
-      "repository's and the SQS client; 'http' counts HTTP requests, retries included)\n")
+      "repository's, SQS and any other client the container holds; 'http' counts HTTP requests, retries included)\n")
     p(f"  {'invocation':<52}{'n':>5}{'calls':>7}{'http':>6}  by operation (per invocation)\n")
     n = args.n
     rows = [
@@ -482,7 +480,7 @@ def report(out, args, h: Hotline, cold: ColdStart, moto: MotoServer, moto_hwm_ki
       f"{statistics.fmean(flo) * 1e3:>8.2f}{fcpu:>7.2f}\n")
     p(f"  ratio product / floor: p50 x{pp50 / fp50:.2f}, p99 x{pp99 / fp99:.2f} (p50 {pp50 - fp50:+.2f} ms, "
       f"client cpu {pcpu - fcpu:+.2f} ms)\n")
-    p(f"  first identify of a container in this process (modules already imported): {h.cold_ms:.1f} ms\n\n")
+    p("\n")
 
     # 3. cold start
     p(f"Cold start (fresh python processes with Lambda's environment for {IDENTIFY}: fake credentials,\n"

@@ -47,7 +47,8 @@ def count_aws_calls(*clients) -> Iterator[AwsCalls]:
 
 def app_clients() -> list:
     """Every botocore client the app's container uses: one per PynamoDB model, the claim
-    repository's own connection (transactions) and the SQS client."""
+    repository's own connection (transactions, shared by the rate limiter and the attachment
+    index), the SQS client (queues and contacts) and the S3 client."""
     from chalicelib import bootstrap
     from chalicelib.adapters.models import ALL_MODELS
 
@@ -55,4 +56,7 @@ def app_clients() -> list:
     clients = [model._get_connection().connection.client for model in ALL_MODELS]
     clients.append(container.claims._conn().client)
     clients.append(container.queue._client)
+    store = container.attachment_store
+    if hasattr(store, "client"):
+        clients.append(store.client)  # made now if it was not yet
     return clients

@@ -3,6 +3,7 @@ attachment index (DynamoDB)."""
 from __future__ import annotations
 
 import math
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -40,21 +41,33 @@ class DynamoRateLimiter:
             raise
 
 class S3AttachmentStore:
+    """``client``: an S3 client, or a function making one on first use."""
+
     def __init__(self, client, bucket: str):
-        self._client = client
+        self._client_or_factory = client
+        self._made = None if callable(client) and not hasattr(client, "meta") else client
+        self._lock = threading.Lock()
         self._bucket = bucket
+
+    @property
+    def client(self):
+        if self._made is None:
+            with self._lock:
+                if self._made is None:
+                    self._made = self._client_or_factory()
+        return self._made
 
     def presign_upload(self, key: str, content_type: str, max_bytes: int, expires_in: int) -> dict:
         """Signed locally: no AWS call."""
-        return self._client.generate_presigned_post(
+        return self.client.generate_presigned_post(
             Bucket=self._bucket, Key=key, Fields={"Content-Type": content_type},
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires_in)
 
     def read(self, key: str, max_bytes: int) -> bytes | None:
         try:
-            response = self._client.get_object(Bucket=self._bucket, Key=key)
-        except self._client.exceptions.NoSuchKey:
+            response = self.client.get_object(Bucket=self._bucket, Key=key)
+        except self.client.exceptions.NoSuchKey:
             return None
         if int(response.get("ContentLength") or 0) > max_bytes:
             response["Body"].close()

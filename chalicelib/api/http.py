@@ -35,7 +35,7 @@ _CHALICE_CODES = {
     403: ("NOT_FOUND", "No such route."),
     404: ("NOT_FOUND", "No such route."),
     405: ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
-    415: ("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json."),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "This media type is not accepted here."),
     500: ("INTERNAL", "Something went wrong on our side; the request may be retried."),
 }
 

@@ -23,8 +23,16 @@ from chalicelib.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from chalicelib.domain.ivr import MENU, language_or_default, peril_for_digit, peril_from_speech, prompt, spell, \
-    voice_reference
+from chalicelib.domain.ivr import (
+    MENU,
+    digit_for_peril,
+    language_or_default,
+    peril_for_digit,
+    peril_from_speech,
+    prompt,
+    spell,
+    voice_reference,
+)
 from chalicelib.domain.products import catalogue
 from chalicelib.domain.signatures import SignatureRejected, twilio_signature_valid
 from chalicelib.observability import bind, logger
@@ -70,8 +78,9 @@ def _xml(body: str) -> Response:
     return Response(body=body, status_code=200, headers={"Content-Type": twiml.CONTENT_TYPE})
 
 
-def _url(path: str, language: str) -> str:
-    return f"{container().settings.public_base_url.rstrip('/')}{path}?{urlencode({'lang': language})}"
+def _url(path: str, language: str, menu: str | None = None) -> str:
+    query = {"lang": language, **({"menu": menu} if menu else {})}
+    return f"{container().settings.public_base_url.rstrip('/')}{path}?{urlencode(query)}"
 
 
 def _menu_perils(caller: CallerSummary) -> list[str]:
@@ -81,10 +90,12 @@ def _menu_perils(caller: CallerSummary) -> list[str]:
     return [p for p in MENU if p in covered] or list(MENU)
 
 
-def _ask(language: str, caller: CallerSummary, opening: str) -> Response:
-    perils = _menu_perils(caller)
+def _ask(language: str, perils: list[str], opening: str) -> Response:
+    """Asks what happened; the menu's keys ride along in the gather URL (signed by Twilio with it), so
+    a re-prompt offers the same short menu without looking the caller up again."""
+    menu = "".join(digit_for_peril(p) for p in perils)
     return _xml(twiml.gather(
-        f"{opening} {prompt('menu', language, perils=perils)}", language, _url(GATHER_PATH, language),
+        f"{opening} {prompt('menu', language, perils=perils)}", language, _url(GATHER_PATH, language, menu),
         fallback_text=prompt("not_understood", language), redirect_url=_url(VOICE_PATH, language)))
 
 
@@ -105,16 +116,19 @@ def twilio_voice():
     opening = prompt("greeting_known" if caller.found else "greeting_unknown", language)
     if caller.open_claim_id:
         opening += " " + prompt("open_claim", language, reference=spell(voice_reference(caller.open_claim_id)))
-    return _ask(language, caller, opening)
+    return _ask(language, _menu_perils(caller), opening)
 
 
 @bp.route(GATHER_PATH, methods=["POST"], content_types=[FORM])
 def twilio_gather():
     form = _signed_form(GATHER_PATH)
-    language = language_or_default((bp.current_request.query_params or {}).get("lang"))
-    peril = peril_for_digit(form.get("Digits")) or peril_from_speech(form.get("SpeechResult"))
+    query = bp.current_request.query_params or {}
+    language = language_or_default(query.get("lang"))
+    offered = [p for p in (peril_for_digit(d) for d in query.get("menu", "")) if p] or list(MENU)
+    keyed = peril_for_digit(form.get("Digits"))
+    peril = (keyed if keyed in offered else None) or peril_from_speech(form.get("SpeechResult"))
     if peril is None:
-        return _ask(language, CallerSummary(found=False), prompt("not_understood", language))
+        return _ask(language, offered, prompt("not_understood", language))
     try:
         accepted = container().phone_intake.report(PhoneReport(
             channel=Channel.IVR_TWILIO, owner=OWNER, call_id=form["CallSid"], caller=form.get("From"),

@@ -96,7 +96,7 @@ def test_known_caller_is_greeted_in_mandarin_and_asked_what_happened(client):
 
     # THEN the answer is a Mandarin <Gather> that posts the caller's choice to the gather URL
     [gather] = root.findall("Gather")
-    assert gather.get("action") == BASE_URL + GATHER_ZH
+    assert gather.get("action") == BASE_URL + GATHER_ZH + "&menu=1"  # the keys offered ride along
     assert gather.get("method") == "POST"
     assert gather.get("language") == "cmn-Hans-CN"
     assert set(gather.get("input").split()) == {"dtmf", "speech"}
@@ -116,7 +116,7 @@ def test_english_speaking_caller_is_greeted_in_english(client):
 
     # THEN every prompt is English and the answer is gathered in English
     [gather] = root.findall("Gather")
-    assert gather.get("action") == f"{BASE_URL}{GATHER}?lang=en"
+    assert gather.get("action") == f"{BASE_URL}{GATHER}?lang=en&menu=6789"
     assert gather.get("language") == "en-US"
     assert {say.get("language") for say in root.iter("Say")} == {"en-US"}
     assert gather.find("Say").text.startswith(prompt("greeting_known", EN))
@@ -255,9 +255,24 @@ def test_answer_that_names_no_loss_asks_again_and_takes_no_claim(client, answer)
 
     # THEN the caller is told so and asked again, in the same language, and no claim is taken
     [gather] = root.findall("Gather")
-    assert gather.get("action") == BASE_URL + GATHER_ZH
+    assert gather.get("action") == BASE_URL + GATHER_ZH + "&menu=123456789"
     assert gather.find("Say").text.startswith(prompt("not_understood", ZH_CN))
     assert root.find("Hangup") is None
+    assert claim_count() == 0
+
+
+def test_a_re_prompt_offers_the_same_short_menu_the_caller_first_heard(client):
+    # GIVEN a known caller offered only their own cover (key 1) on the first question
+    first = twiml(post_form(client, VOICE, incoming_call()))
+    action = first.find("Gather").get("action").removeprefix(BASE_URL)
+
+    # WHEN they press a key that menu did not offer (7: motor glass), posted to the URL it gave
+    again = twiml(post_form(client, action, digits(Digits="7")))
+
+    # THEN they are asked again with the same short menu, not all nine loss types
+    question = again.find("Gather/Say").text
+    assert "请按1" in question and "请按7" not in question
+    assert again.find("Gather").get("action") == BASE_URL + action
     assert claim_count() == 0
 
 
