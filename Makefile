@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench clean
+.PHONY: run test test-fast bench browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m infra.local_stack
 
-## test: the whole suite (unit, integration, end-to-end); .ci/run calls exactly this
-test: $(STAMP)
+## browser: Debian's Chromium for the browser tests (installed when missing; needs root)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else echo "The browser tests need Chromium: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+
+## test: the whole suite (unit, integration, end-to-end incl. the browser); .ci/run calls exactly this
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 ## test-fast: unit and integration tiers only
