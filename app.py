@@ -8,9 +8,11 @@ from chalicelib.api.http import http_middleware
 from chalicelib.api.ivr_events import bp as ivr_events
 from chalicelib.api.partner_claims import bp as partner_claims
 from chalicelib.api.public import bp as public
+from chalicelib.api.surveyors import bp as surveyors
 from chalicelib.api.twilio_voice import bp as twilio_voice
 from chalicelib.consumers.attachments import bp as attachments
 from chalicelib.consumers.contacts import bp as contacts
+from chalicelib.consumers.notify import bp as notify
 from chalicelib.consumers.pipeline import bp as pipeline
 from chalicelib.observability import observe
 
@@ -22,7 +24,9 @@ app.register_blueprint(public)
 app.register_blueprint(twilio_voice)
 app.register_blueprint(ivr_events)
 app.register_blueprint(agent)
+app.register_blueprint(surveyors)
 app.register_blueprint(connect)
 app.register_blueprint(pipeline)
 app.register_blueprint(contacts)
 app.register_blueprint(attachments)
+app.register_blueprint(notify)

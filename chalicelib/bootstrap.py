@@ -19,6 +19,7 @@ from chalicelib.services.ports import (
     AttachmentIndex,
     AttachmentStore,
     CallerDirectory,
+    ClaimHistory,
     ClaimQueue,
     ClaimRepository,
     ContactLog,
@@ -26,8 +27,12 @@ from chalicelib.services.ports import (
     PartnerDirectory,
     PolicyDirectory,
     RateLimiter,
+    ReviewQueue,
+    SurveyorDirectory,
     SurveyorRepository,
 )
+from chalicelib.services.decisions import DecisionService, SurveyorService
+from chalicelib.services.notify import CallbackSender, DeliveryLog, NotificationService, PartnerCallbacks, QueueNotifier
 from chalicelib.services.public import AttachmentService, FormLimits, PublicClaims
 from chalicelib.services.reconcile import Reconciler
 from chalicelib.services.resolve import PolicyResolver
@@ -49,6 +54,12 @@ class Container:
     rate_limiter: RateLimiter
     attachment_store: AttachmentStore
     attachment_index: AttachmentIndex
+    history: ClaimHistory
+    review: ReviewQueue
+    surveyor_directory: SurveyorDirectory
+    partner_callbacks: PartnerCallbacks
+    delivery_log: DeliveryLog
+    callback_sender: CallbackSender
     telemetry: Telemetry = field(default_factory=Telemetry)
 
     def __post_init__(self) -> None:
@@ -68,6 +79,13 @@ class Container:
         self.public = PublicClaims(
             self.policies, self.rate_limiter, self.intake, self.claims, catalogue(), secret, s.status_token_days,
             FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
+        self.notifier = QueueNotifier(self.queue, self.telemetry)
+        self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry)
+        self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry)
+        self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens)
+        self.notifications = NotificationService(
+            self.claims, self.partner_callbacks, self.delivery_log, self.callback_sender, self.queue,
+            {partner: secret.get_secret_value() for partner, secret in s.partner_callback_secrets}, self.telemetry)
         self.attachments = AttachmentService(self.claims, self.attachment_store, self.attachment_index, self.telemetry,
                                              ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES)
 
@@ -78,6 +96,7 @@ def build_aws(settings: Settings) -> Container:
 
     from chalicelib.adapters import dynamo
     from chalicelib.adapters.callers import DynamoCallerDirectory, DynamoContactStore
+    from chalicelib.adapters.notify import DynamoDeliveryLog, DynamoPartnerCallbacks, UrllibSender
     from chalicelib.adapters.policies import DynamoPolicyDirectory
     from chalicelib.adapters.public import DynamoAttachmentIndex, DynamoRateLimiter, S3AttachmentStore
     from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
@@ -98,12 +117,13 @@ def build_aws(settings: Settings) -> Container:
     def s3():
         return boto3.client("s3", region_name=settings.aws_region, config=s3_config)
     claims = dynamo.DynamoClaimRepository()
+    surveyors = dynamo.DynamoSurveyorRepository()
     return Container(
         settings=settings,
         claims=claims,
-        surveyors=dynamo.DynamoSurveyorRepository(),
+        surveyors=surveyors,
         partners=dynamo.DynamoPartnerDirectory(),
-        queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url),
+        queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url, settings.notify_queue_url),
         policies=DynamoPolicyDirectory(),
         caller_directory=DynamoCallerDirectory(),
         contact_log=SqsContactLog(sqs, settings.contacts_queue_url),
@@ -111,6 +131,12 @@ def build_aws(settings: Settings) -> Container:
         rate_limiter=DynamoRateLimiter(claims.connection),
         attachment_store=S3AttachmentStore(s3, ATTACHMENTS_BUCKET),
         attachment_index=DynamoAttachmentIndex(claims.connection),
+        history=dynamo.DynamoClaimHistory(),
+        review=dynamo.DynamoReviewQueue(),
+        surveyor_directory=surveyors,
+        partner_callbacks=DynamoPartnerCallbacks(),
+        delivery_log=DynamoDeliveryLog(),
+        callback_sender=UrllibSender(),
     )
 
 

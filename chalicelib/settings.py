@@ -45,6 +45,13 @@ class Settings(BaseModel):
     ivr_signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
     # Agents: "agent_id:<hex SHA-256 of the agent's bearer token>" entries; tokens are never stored.
     agent_tokens: tuple[tuple[str, str], ...] = ()
+    # Surveyors, the same way: "surveyor_id:<hex SHA-256>"; a surveyor acts only as themselves.
+    surveyor_tokens: tuple[tuple[str, str], ...] = ()
+    # Partner callbacks: "partner_id:secret" entries; the secret signs each notification (X-Signature).
+    partner_callback_secrets: tuple[tuple[str, SecretStr], ...] = ()
+    notify_queue_url: str | None = None
+    # A field claim nobody could take for this long is escalated to the agent queue.
+    dispatch_escalate_after_seconds: int = Field(default=2 * 3600, ge=60)
     # Customer form: signed links to the claim's status page, and rate limits per phone and address.
     status_token_secret: SecretStr | None = None
     status_token_days: int = Field(default=30, ge=1, le=365)
@@ -53,39 +60,43 @@ class Settings(BaseModel):
     form_limit_window_seconds: int = Field(default=3600, ge=60)
 
     @field_validator("aws_endpoint_url", "scoring_queue_url", "dispatch_queue_url", "customer_id_key",
-                     "contacts_queue_url", "twilio_auth_token", "status_token_secret", mode="before")
+                     "contacts_queue_url", "twilio_auth_token", "status_token_secret", "notify_queue_url",
+                     mode="before")
     @classmethod
     def _blank_is_none(cls, value):
         return value or None
 
-    @field_validator("ivr_webhook_secrets", mode="before")
+    @field_validator("ivr_webhook_secrets", "partner_callback_secrets", mode="before")
     @classmethod
-    def _vendor_secrets(cls, value):
+    def _named_secrets(cls, value, info):
         if not isinstance(value, str):
             return value
+        variable = {"ivr_webhook_secrets": "IVR_WEBHOOK_SECRETS"}.get(info.field_name, "PARTNER_CALLBACK_SECRETS")
         pairs = []
         for entry in filter(None, (part.strip() for part in value.split(","))):
-            vendor, sep, secret = entry.partition(":")
-            vendor, secret = (vendor.strip(), secret.strip()) if sep else ("ivr", vendor.strip())
-            if not vendor or not _NAME.fullmatch(vendor) or len(secret) < 16:
+            name, sep, secret = entry.partition(":")
+            if not sep and info.field_name == "ivr_webhook_secrets":
+                name, secret = "ivr", name  # a bare secret belongs to the vendor "ivr"
+            name, secret = name.strip(), secret.strip()
+            if not name or not _NAME.fullmatch(name) or len(secret) < 16:
                 # the message names the entry by position only: it holds a secret
-                raise ValueError(f"IVR_WEBHOOK_SECRETS entry {len(pairs) + 1} must be vendor:secret, "
+                raise ValueError(f"{variable} entry {len(pairs) + 1} must be name:secret, "
                                  f"the secret at least 16 characters")
-            pairs.append((vendor, secret))
+            pairs.append((name, secret))
         return tuple(pairs)
 
-    @field_validator("agent_tokens", mode="before")
+    @field_validator("agent_tokens", "surveyor_tokens", mode="before")
     @classmethod
-    def _agent_token_hashes(cls, value):
+    def _token_hashes(cls, value, info):
         if not isinstance(value, str):
             return value
+        variable = info.field_name.upper()
         pairs = []
         for entry in filter(None, (part.strip() for part in value.split(","))):
-            agent, _, digest = entry.partition(":")
-            if not _NAME.fullmatch(agent.strip()) or not _SHA256_HEX.fullmatch(digest.strip().lower()):
-                raise ValueError(f"AGENT_TOKENS entry {len(pairs) + 1} must be agent_id:<64 hex digits of "
-                                 f"the token's SHA-256>")
-            pairs.append((agent.strip(), digest.strip().lower()))
+            holder, _, digest = entry.partition(":")
+            if not _NAME.fullmatch(holder.strip()) or not _SHA256_HEX.fullmatch(digest.strip().lower()):
+                raise ValueError(f"{variable} entry {len(pairs) + 1} must be id:<64 hex digits of the token's SHA-256>")
+            pairs.append((holder.strip(), digest.strip().lower()))
         return tuple(pairs)
 
     @classmethod
@@ -112,6 +123,10 @@ class Settings(BaseModel):
             "ivr_signature_tolerance_seconds": "IVR_SIGNATURE_TOLERANCE_SECONDS",
             "agent_tokens": "AGENT_TOKENS",
             "status_token_secret": "STATUS_TOKEN_SECRET",
+            "surveyor_tokens": "SURVEYOR_TOKENS",
+            "partner_callback_secrets": "PARTNER_CALLBACK_SECRETS",
+            "notify_queue_url": "NOTIFY_QUEUE_URL",
+            "dispatch_escalate_after_seconds": "DISPATCH_ESCALATE_AFTER_SECONDS",
             "status_token_days": "STATUS_TOKEN_DAYS",
             "form_limit_per_phone": "FORM_LIMIT_PER_PHONE",
             "form_limit_per_address": "FORM_LIMIT_PER_ADDRESS",

@@ -74,6 +74,43 @@ class FakeClaimRepository:
             self.timeline[event.claim_id][event.seq] = event
             return AssignOutcome.ASSIGNED
 
+    def complete_survey(self, surveyor_id: str, before: Claim, after: Claim, events: list[ClaimEvent]) -> bool:
+        with self._lock:
+            stored = self.claims.get(before.claim_id)
+            current = self.surveyors.by_id[surveyor_id]
+            if stored is None or stored.version != before.version or current.active_claims < 1:
+                return False
+            self.surveyors.by_id[surveyor_id] = replace(current, active_claims=current.active_claims - 1)
+            self.claims[after.claim_id] = after
+            for e in events:
+                self.timeline[e.claim_id][e.seq] = e
+            return True
+
+    # -- ClaimHistory and ReviewQueue, over the same claims ---------------------------------------------
+
+    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[str]:
+        return [c.claim_id for c in self.claims.values()
+                if c.policy_number == policy_number and loss_from <= c.submission.occurred_at <= loss_to]
+
+    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[str]:
+        from chalicelib.domain.identity import normalise_plate
+
+        return [c.claim_id for c in self.claims.values()
+                if normalise_plate(c.submission.plate) == plate and loss_from <= c.submission.occurred_at <= loss_to]
+
+    def from_phone_since(self, phone_e164: str, since: datetime) -> list[str]:
+        from chalicelib.domain.identity import normalise_phone
+
+        return [c.claim_id for c in self.claims.values()
+                if normalise_phone(c.submission.claimant_phone) == phone_e164 and c.received_at >= since]
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
+        waiting = sorted((c for c in self.claims.values() if c.needs_a_person),
+                         key=lambda c: (-c.priority, c.received_at, c.claim_id))
+        start = int(cursor or 0)
+        chunk = waiting[start:start + limit]
+        return chunk, (str(start + limit) if start + limit < len(waiting) else None)
+
     def received_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str | None]]:
         stuck = sorted((c.received_at, c.claim_id, c.correlation_id) for c in self.claims.values()
                        if c.status is ClaimStatus.RECEIVED and c.received_at < cutoff)
@@ -90,6 +127,12 @@ class FakeSurveyorRepository:
 
     def in_region(self, region_code: str) -> list[Surveyor]:
         return [s for s in self.by_id.values() if s.region_code == region_code]
+
+    def set_status(self, surveyor_id: str, status: SurveyorStatus) -> bool:
+        if surveyor_id not in self.by_id:
+            return False
+        self.by_id[surveyor_id] = replace(self.by_id[surveyor_id], status=status)
+        return True
 
 
 class FakePartnerDirectory:

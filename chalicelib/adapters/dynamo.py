@@ -1,12 +1,14 @@
 """DynamoDB repositories (PynamoDB). Each method is one AWS call unless its docstring says otherwise."""
 from __future__ import annotations
 
+import base64
+import json
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.models import (
@@ -30,8 +32,8 @@ from chalicelib.domain.claim import (
     Segment,
     iso,
 )
-from chalicelib.domain.errors import ConcurrentUpdate, TemporarilyUnavailable
-from chalicelib.domain.identity import normalise_phone
+from chalicelib.domain.errors import ConcurrentUpdate, FieldProblem, TemporarilyUnavailable, ValidationFailed
+from chalicelib.domain.identity import normalise_phone, normalise_plate
 from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 from chalicelib.services.ports import AssignOutcome, IdempotencyRecord, NewClaim, PartnerIdentity
 
@@ -53,6 +55,14 @@ def configure(region: str, connect_timeout: float, read_timeout: float, max_atte
 
 def _parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+REVIEW_QUEUE = "REVIEW"  # one queue of claims needing a person (see README "Storage" on its limits)
+
+
+def review_rank(claim: Claim) -> str:
+    """Sorts ascending as the agent queue reads: highest priority first, then oldest first."""
+    return f"{100 - max(0, min(100, claim.priority)):03d}#{iso(claim.received_at)}#{claim.claim_id}"
 
 
 def claim_to_model(claim: Claim) -> ClaimModel:
@@ -99,6 +109,19 @@ def claim_to_model(claim: Claim) -> ClaimModel:
         payable=None if claim.payable is None else str(claim.payable),
         attachment_count=claim.attachment_count or None,
         reused_photo_claims=list(claim.reused_photo_claims) or None,
+        occurred_utc=iso(sub.occurred_at),
+        plate_key=normalise_plate(sub.plate),
+        priority=claim.priority or None,
+        rules_version=claim.rules_version,
+        score_detail=list(claim.score_detail) or None,
+        waiting_since=iso(claim.waiting_since) if claim.waiting_since else None,
+        escalated=1 if claim.escalated else None,
+        decision=claim.decision,
+        approved_amount=None if claim.approved_amount is None else str(claim.approved_amount),
+        decided_by=claim.decided_by,
+        decision_reason=claim.decision_reason,
+        review_queue=REVIEW_QUEUE if claim.needs_a_person else None,
+        review_rank=review_rank(claim) if claim.needs_a_person else None,
     )
 
 
@@ -143,6 +166,15 @@ def claim_from_model(m: ClaimModel) -> Claim:
         payable=None if m.payable is None else Decimal(m.payable),
         attachment_count=int(m.attachment_count or 0),
         reused_photo_claims=tuple(m.reused_photo_claims or ()),
+        priority=int(m.priority or 0),
+        rules_version=m.rules_version,
+        score_detail=tuple(m.score_detail or ()),
+        waiting_since=_parse_ts(m.waiting_since) if m.waiting_since else None,
+        escalated=bool(m.escalated),
+        decision=m.decision,
+        approved_amount=None if m.approved_amount is None else Decimal(m.approved_amount),
+        decided_by=m.decided_by,
+        decision_reason=m.decision_reason,
     )
 
 
@@ -307,6 +339,22 @@ class DynamoClaimRepository:
         except Exception:  # noqa: BLE001 - another claim is marked, or the policy is gone
             return
 
+    def complete_survey(self, surveyor_id: str, before: Claim, after: Claim, events: list[ClaimEvent]) -> bool:
+        """Capacity back, claim and timeline in one transaction, guarded by the claim's version."""
+        try:
+            with TransactWrite(connection=self._conn()) as tx:
+                tx.update(SurveyorModel(surveyor_id), actions=[SurveyorModel.active_claims.add(-1)],
+                          condition=SurveyorModel.active_claims > 0)
+                tx.save(claim_to_model(after), condition=ClaimModel.version == before.version)
+                for e in events:
+                    tx.save(event_to_model(e), condition=ClaimEventModel.claim_id.does_not_exist())
+        except TransactWriteError as exc:
+            if any(r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
+                return False
+            _raise_if_throttled(exc)
+            raise
+        return True
+
     def assign_surveyor(self, surveyor: Surveyor, before: Claim, after: Claim, event: ClaimEvent) -> AssignOutcome:
         """Capacity, claim and timeline in one transaction: capacity can never be exceeded."""
         for attempt in range(_TRANSACTION_RETRIES + 1):
@@ -335,6 +383,17 @@ class DynamoClaimRepository:
 
 
 class DynamoSurveyorRepository:
+    def set_status(self, surveyor_id: str, status: SurveyorStatus) -> bool:
+        try:
+            SurveyorModel(surveyor_id).update(actions=[SurveyorModel.status.set(status.value)],
+                                              condition=SurveyorModel.surveyor_id.exists())
+        except UpdateError as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            _raise_if_throttled(exc)
+            raise
+        return True
+
     def in_region(self, region_code: str) -> list[Surveyor]:
         return [Surveyor(m.surveyor_id, m.region_code, SurveyorStatus(m.status), int(m.capacity),
                          int(m.active_claims or 0))
@@ -352,3 +411,45 @@ class DynamoPartnerDirectory:
         return PartnerIdentity(item.partner_id, item.key_hash)
 
 
+
+
+class DynamoClaimHistory:
+    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[str]:
+        return [m.claim_id for m in ClaimModel.by_policy_loss.query(
+            policy_number, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)))]
+
+    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[str]:
+        return [m.claim_id for m in ClaimModel.by_plate_loss.query(
+            plate, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)))]
+
+    def from_phone_since(self, phone_e164: str, since: datetime) -> list[str]:
+        return [m.claim_id for m in ClaimModel.by_caller.query(phone_e164, ClaimModel.received_at >= iso(since))]
+
+
+class DynamoReviewQueue:
+    """One query a page on the sparse ``review-index``; the cursor is the last key, opaque to callers."""
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
+        start = _decode_cursor(cursor)
+        result = ClaimModel.review_index.query(REVIEW_QUEUE, limit=limit, last_evaluated_key=start)
+        claims = [claim_from_model(m) for m in result]
+        return claims, _encode_cursor(result.last_evaluated_key)
+
+
+def _encode_cursor(key: dict | None) -> str | None:
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str | None) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        key = None
+    if not (isinstance(key, dict) and set(key) == {"claim_id", "review_queue", "review_rank"}
+            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())):
+        raise ValidationFailed("The page cursor is not valid.", [FieldProblem("cursor", "is not a cursor this API gave")])
+    return key

@@ -41,6 +41,40 @@ class CallerPhoneIndex(GlobalSecondaryIndex):
     received_at = UnicodeAttribute(range_key=True)
 
 
+class ReviewIndex(GlobalSecondaryIndex):
+    """Sparse: only claims that need a person carry ``review_queue``. Sorted by ``review_rank``
+    (100 - priority, then time received): the agent queue, highest priority first, oldest first."""
+
+    class Meta:
+        index_name = "review-index"
+        projection = AllProjection()
+
+    review_queue = UnicodeAttribute(hash_key=True)
+    review_rank = UnicodeAttribute(range_key=True)
+
+
+class PolicyLossIndex(GlobalSecondaryIndex):
+    """Claims on one policy by loss time: possible duplicates and claim velocity."""
+
+    class Meta:
+        index_name = "policy-loss-index"
+        projection = IncludeProjection(["received_at"])
+
+    resolved_policy = UnicodeAttribute(hash_key=True)
+    occurred_utc = UnicodeAttribute(range_key=True)
+
+
+class PlateLossIndex(GlobalSecondaryIndex):
+    """Claims on one vehicle by loss time: possible duplicates across policies and channels."""
+
+    class Meta:
+        index_name = "plate-loss-index"
+        projection = IncludeProjection(["received_at"])
+
+    plate_key = UnicodeAttribute(hash_key=True)
+    occurred_utc = UnicodeAttribute(range_key=True)
+
+
 class ClaimModel(Model):
     class Meta(_Meta):
         table_name = Tables.CLAIMS
@@ -86,9 +120,25 @@ class ClaimModel(Model):
     payable = UnicodeAttribute(null=True)
     attachment_count = NumberAttribute(null=True)
     reused_photo_claims = ListAttribute(of=UnicodeAttribute, null=True)
+    occurred_utc = UnicodeAttribute(null=True)  # the loss time in UTC, sortable (duplicate search)
+    plate_key = UnicodeAttribute(null=True)  # the plate, normalised
+    priority = NumberAttribute(null=True)
+    rules_version = UnicodeAttribute(null=True)
+    score_detail = JSONAttribute(null=True)  # every reason: rule id, weight, evidence
+    waiting_since = UnicodeAttribute(null=True)
+    escalated = NumberAttribute(null=True)
+    decision = UnicodeAttribute(null=True)
+    approved_amount = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    decision_reason = UnicodeAttribute(null=True)
+    review_queue = UnicodeAttribute(null=True)
+    review_rank = UnicodeAttribute(null=True)
 
     unscored_index = UnscoredIndex()
     by_caller = CallerPhoneIndex()
+    review_index = ReviewIndex()
+    by_policy_loss = PolicyLossIndex()
+    by_plate_loss = PlateLossIndex()
 
 
 class ClaimEventModel(Model):
@@ -303,5 +353,20 @@ class RateLimitModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class NotificationModel(Model):
+    """A partner notification delivered: redelivered messages find it and send nothing again."""
+
+    class Meta(_Meta):
+        table_name = Tables.NOTIFICATIONS
+
+    claim_id = UnicodeAttribute(hash_key=True)
+    event_seq = NumberAttribute(range_key=True)
+    partner_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    delivered_at = UnicodeAttribute()
+    attempts = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
 ALL_MODELS = (ClaimModel, ClaimEventModel, IdempotencyModel, PartnerModel, ApiKeyModel, PolicyModel,
-              CustomerModel, SurveyorModel, ContactModel, AttachmentModel, RateLimitModel)
+              CustomerModel, SurveyorModel, ContactModel, AttachmentModel, RateLimitModel, NotificationModel)

@@ -22,6 +22,7 @@ class Tables:
     CONTACTS = f"{APP_NAME}-contacts"
     ATTACHMENTS = f"{APP_NAME}-attachments"
     RATE_LIMITS = f"{APP_NAME}-rate-limits"
+    NOTIFICATIONS = f"{APP_NAME}-notifications"
 
 
 # Claim photos, uploaded by the claimant's browser straight to S3 with a presigned POST. The
@@ -55,7 +56,10 @@ DISPATCH_QUEUE = QueueSpec(name=f"{APP_NAME}-dispatch", consumer_timeout_seconds
 # Every IVR call's contact entry, written behind the queue so that identifying a caller costs one
 # DynamoDB call.
 CONTACTS_QUEUE = QueueSpec(name=f"{APP_NAME}-contacts", consumer_timeout_seconds=30)
-QUEUES = (SCORING_QUEUE, DISPATCH_QUEUE, CONTACTS_QUEUE)
+# Status changes a partner is told about, one message per change; the consumer posts to the partner's
+# callback URL and re-queues a failed delivery itself with a growing delay.
+NOTIFY_QUEUE = QueueSpec(name=f"{APP_NAME}-notify", consumer_timeout_seconds=30)
+QUEUES = (SCORING_QUEUE, DISPATCH_QUEUE, CONTACTS_QUEUE, NOTIFY_QUEUE)
 # Local stack only: moto cannot invoke a Lambda on an S3 event, so the bucket notifies this queue and
 # the local stack hands each S3 event to ``record_attachment``, as Lambda would.
 LOCAL_ATTACHMENT_EVENTS_QUEUE = QueueSpec(name=f"{APP_NAME}-attachment-events-local", consumer_timeout_seconds=30)

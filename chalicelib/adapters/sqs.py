@@ -5,10 +5,16 @@ import threading
 
 from dataclasses import asdict
 
-from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, SCORING_QUEUE
+from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, NOTIFY_QUEUE, SCORING_QUEUE
 from chalicelib.domain.caller import Contact
 from chalicelib.observability import current_correlation_id
-from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, ContactRecorded, SurveyNeeded
+from chalicelib.schemas.messages import (
+    CORRELATION_ATTRIBUTE,
+    ClaimReceived,
+    ContactRecorded,
+    PartnerNotice,
+    SurveyNeeded,
+)
 
 _SEND_BATCH = 10  # SendMessageBatch's limit
 
@@ -22,9 +28,11 @@ def _attributes(correlation_id: str | None) -> dict:
 class SqsClaimQueue:
     """Queue URLs come from settings; when absent they are looked up once per container."""
 
-    def __init__(self, client, scoring_url: str | None = None, dispatch_url: str | None = None):
+    def __init__(self, client, scoring_url: str | None = None, dispatch_url: str | None = None,
+                 notify_url: str | None = None):
         self._client = client
-        self._urls = {SCORING_QUEUE.name: scoring_url, DISPATCH_QUEUE.name: dispatch_url}
+        self._urls = {SCORING_QUEUE.name: scoring_url, DISPATCH_QUEUE.name: dispatch_url,
+                      NOTIFY_QUEUE.name: notify_url, NOTIFY_QUEUE.dlq_name: None}
         self._lock = threading.Lock()
 
     def _url(self, name: str) -> str:
@@ -61,6 +69,19 @@ class SqsClaimQueue:
                                   MessageBody=SurveyNeeded(claim_id=claim_id, attempt=attempt).model_dump_json(),
                                   MessageAttributes=_attributes(correlation_id),
                                   DelaySeconds=delay_seconds)
+
+    def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
+                  delay_seconds: int = 0) -> None:
+        body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt)
+        self._client.send_message(QueueUrl=self._url(NOTIFY_QUEUE.name), MessageBody=body.model_dump_json(),
+                                  MessageAttributes=_attributes(correlation_id), DelaySeconds=delay_seconds)
+
+    def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
+                               correlation_id: str | None) -> None:
+        """A notification that kept failing, parked in the notify queue's DLQ for a person to redrive."""
+        body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt)
+        self._client.send_message(QueueUrl=self._url(NOTIFY_QUEUE.dlq_name), MessageBody=body.model_dump_json(),
+                                  MessageAttributes=_attributes(correlation_id))
 
 
 class SqsContactLog:

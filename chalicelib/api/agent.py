@@ -1,12 +1,23 @@
-"""Agent desk: the screen pop an agent sees as a call connects. Agent bearer token required."""
+"""Agent desk: the screen pop as a call connects, the queue of claims needing a person, and the
+agent's decision. Agent bearer token required on every route."""
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from urllib.parse import unquote
 
-from chalicelib.api.http import ApiBlueprint, json_response
-from chalicelib.api.views import screen_pop_view
+from chalicelib.api.http import ApiBlueprint, json_response, read_json_body
+from chalicelib.api.views import agent_claim_view, screen_pop_view, triage_view
 from chalicelib.bootstrap import container
+from chalicelib.domain.errors import FieldProblem, NotFound, ValidationFailed
+from chalicelib.domain.ids import is_claim_id
 from chalicelib.observability import bind
+from chalicelib.schemas.agent import DecisionIn
+from chalicelib.schemas.public import parse
+from chalicelib.services.decisions import Action, Decision
+
+_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
+MAX_BODY = 8 * 1024
 
 bp = ApiBlueprint(__name__)
 
@@ -22,3 +33,44 @@ def caller_screen_pop(phone: str):
     agent_id()
     pop = container().callers.screen_pop(unquote(phone))
     return json_response(screen_pop_view(pop), headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/v1/agent/queue", methods=["GET"])
+def agent_queue():
+    agent_id()
+    query = bp.current_request.query_params or {}
+    raw_limit = query.get("limit", "20")
+    if not raw_limit.isdigit():
+        raise ValidationFailed("The page size is not valid.", [FieldProblem("limit", "must be a whole number")])
+    claims, cursor = container().decisions.queue(int(raw_limit), query.get("cursor"))
+    body = {"claims": [triage_view(c) for c in claims], "next_cursor": cursor}
+    return json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/v1/agent/claims/{claim_id}", methods=["GET"])
+def agent_claim(claim_id: str):
+    agent_id()
+    if not is_claim_id(claim_id):
+        raise NotFound("No such claim.")
+    c = container()
+    claim = c.decisions.get(claim_id)
+    return json_response(agent_claim_view(claim, c.claims.events(claim_id)),
+                         headers={"ETag": f'"{claim.version}"', "Cache-Control": "no-store"})
+
+
+@bp.route("/v1/agent/claims/{claim_id}/decision", methods=["POST"])
+def agent_decision(claim_id: str):
+    agent = agent_id()
+    if not is_claim_id(claim_id):
+        raise NotFound("No such claim.")
+    request = bp.current_request
+    match = _VERSION.match((request.headers.get("if-match") or "").strip())
+    if match is None:
+        raise ValidationFailed("Say which version you decided on.", [FieldProblem(
+            "If-Match", "the claim's version (its ETag) is required")])
+    body = parse(DecisionIn, read_json_body(request, MAX_BODY), "decision")
+    decision = Decision(Action(body.decision), int(match.group(1)),
+                        Decimal(body.amount) if body.amount is not None else None, body.reason)
+    c = container()
+    claim = c.decisions.decide(claim_id, agent, decision)
+    return json_response(agent_claim_view(claim, c.claims.events(claim_id)), headers={"ETag": f'"{claim.version}"'})

@@ -42,10 +42,48 @@ def claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
         "coverage": {"covered": claim.covered, "reasons": list(claim.coverage_reasons),
                      "suggested_payable": None if claim.payable is None else str(claim.payable)}
         if claim.covered is not None else None,
+        "decision": None if claim.decision is None else {
+            "decision": claim.decision,
+            "approved_amount": None if claim.approved_amount is None else str(claim.approved_amount)},
         "timeline": [{"seq": ev.seq, "at": iso(ev.at), "status": ev.status.value, "kind": ev.kind,
                       "actor": ev.actor} for ev in events],
         "links": {"self": f"/v1/claims/{claim.claim_id}"},
     }
+
+
+def triage_view(claim: Claim) -> dict:
+    """What an agent weighs: lane, score and every reason behind it, the suggestion, the version."""
+    return {
+        "claim_id": claim.claim_id,
+        "version": claim.version,
+        "status": claim.status.value,
+        "channel": claim.submission.channel.value,
+        "loss_type": claim.submission.loss_type,
+        "received_at": iso(claim.received_at),
+        "amount": {"value": str(claim.submission.amount), "currency": claim.submission.currency},
+        "segment": claim.segment.value if claim.segment else None,
+        "priority": claim.priority,
+        "score": claim.score,
+        "rules_version": claim.rules_version,
+        "reasons": list(claim.score_detail),
+        "policy_number": claim.policy_number,
+        "resolution": claim.resolution,
+        "covered": claim.covered,
+        "suggested_payout": None if claim.payable is None or not claim.covered else str(claim.payable),
+        "escalated": claim.escalated,
+        "reused_photo_claims": list(claim.reused_photo_claims),
+    }
+
+
+def agent_claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
+    view = claim_view(claim, events)
+    view["triage"] = triage_view(claim)
+    view["decision"] = None if claim.decision is None else {
+        "decision": claim.decision, "decided_by": claim.decided_by, "reason": claim.decision_reason,
+        "approved_amount": None if claim.approved_amount is None else str(claim.approved_amount)}
+    view["links"] = {"self": f"/v1/agent/claims/{claim.claim_id}",
+                     "decision": f"/v1/agent/claims/{claim.claim_id}/decision"}
+    return view
 
 
 def mask_id_number(id_number: str | None) -> str | None:

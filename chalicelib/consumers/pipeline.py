@@ -23,7 +23,7 @@ def _correlation_id(record: "SQSRecord") -> str | None:
     return attribute.string_value if attribute else None
 
 
-def _in_context(record: "SQSRecord") -> str | None:
+def record_context(record: "SQSRecord") -> str | None:
     correlation_id = _correlation_id(record)
     bind(correlation_id=correlation_id, message_id=record.message_id,
          receive_count=record.attributes.approximate_receive_count)
@@ -31,14 +31,14 @@ def _in_context(record: "SQSRecord") -> str | None:
 
 
 def score_record(record: "SQSRecord") -> None:
-    correlation_id = _in_context(record)
+    correlation_id = record_context(record)
     message = ClaimReceived.model_validate_json(record.body)
     bind(claim_id=message.claim_id)
     container().scoring.score(message.claim_id, correlation_id)
 
 
 def dispatch_record(record: "SQSRecord") -> None:
-    correlation_id = _in_context(record)
+    correlation_id = record_context(record)
     message = SurveyNeeded.model_validate_json(record.body)
     bind(claim_id=message.claim_id)
     container().dispatch.dispatch(message.claim_id, correlation_id, message.attempt)

@@ -148,6 +148,22 @@ class Claim:
     # photos (set as each upload is recorded)
     attachment_count: int = 0
     reused_photo_claims: tuple[str, ...] = ()  # other claims that already had one of its photos
+    # triage (set by scoring) and the people's part
+    priority: int = 0  # 0..100: how soon a person should look; orders the agent queue
+    rules_version: str | None = None
+    score_detail: tuple[dict, ...] = ()  # every reason: {"rule_id", "weight", "evidence"}
+    waiting_since: datetime | None = None  # first time no surveyor was free
+    escalated: bool = False  # waited past the dispatch SLA: a person is asked to help
+    decision: str | None = None  # accept / override / reject / auto_approve
+    approved_amount: Decimal | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+
+    @property
+    def needs_a_person(self) -> bool:
+        """In the agent queue: claims in review, and field claims nobody could take in time."""
+        return self.status is ClaimStatus.IN_REVIEW or (
+            self.status is ClaimStatus.WAITING_FOR_SURVEYOR and self.escalated)
 
     def record(self, kind: str, *, actor: str, detail: dict, at: datetime | None = None,
                **changes) -> tuple["Claim", ClaimEvent]:
@@ -172,7 +188,7 @@ class Claim:
         return updated, event
 
 
-_EVENT_DETAIL_FIELDS = {"segment", "score", "surveyor_id"}
+_EVENT_DETAIL_FIELDS = {"segment", "score", "surveyor_id", "priority", "decision", "decided_by"}
 
 
 def received(claim_id: str, owner: str, submission: ClaimSubmission, *, idempotency_key: str | None,

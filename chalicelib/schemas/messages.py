@@ -39,3 +39,13 @@ class ContactRecorded(_Message):
     contact_id: str = Field(min_length=1, max_length=128)
     claim_id: str | None = Field(default=None, max_length=64)
     customer_id: str | None = Field(default=None, max_length=64)
+
+
+class PartnerNotice(_Message):
+    """On the notify queue: tell the claim's partner that its status changed."""
+
+    type: Literal["claim.status_changed"] = "claim.status_changed"
+    claim_id: str = Field(min_length=4, max_length=64)
+    event_seq: int = Field(ge=1)
+    status: str = Field(min_length=1, max_length=32)
+    attempt: int = Field(default=0, ge=0)

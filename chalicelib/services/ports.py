@@ -10,7 +10,7 @@ from chalicelib.domain.attachment import Attachment
 from chalicelib.domain.caller import CallerClaim, Contact, CustomerRecord
 from chalicelib.domain.claim import Claim, ClaimEvent
 from chalicelib.domain.policy import Policy
-from chalicelib.domain.surveyor import Surveyor
+from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 
 
 ANY_CONTENT = "*"  # the fingerprint of a record that answers its claim whatever the new content
@@ -60,6 +60,10 @@ class ClaimRepository(Protocol):
     def assign_surveyor(self, surveyor: Surveyor, before: Claim, after: Claim,
                         event: ClaimEvent) -> AssignOutcome:
         """Take one unit of the surveyor's capacity and assign the claim, atomically."""
+
+    def complete_survey(self, surveyor_id: str, before: Claim, after: Claim, events: list[ClaimEvent]) -> bool:
+        """Give back one unit of the surveyor's capacity and move the claim on, atomically; False if
+        the claim changed meanwhile (nothing written)."""
 
     def received_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str | None]]:
         """(claim id, correlation id) of claims still RECEIVED, received before ``cutoff``, oldest first."""
@@ -151,3 +155,26 @@ class AttachmentIndex(Protocol):
     def record(self, attachment: Attachment, before: Claim, after: Claim, event: ClaimEvent) -> bool:
         """Attachment, claim and timeline event in one transaction. False if this attachment was
         already recorded (nothing written); ConcurrentUpdate if the claim changed meanwhile."""
+
+
+class ClaimHistory(Protocol):
+    """Other claims that say something about this one; one indexed query each."""
+
+    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[str]:
+        """Ids of claims tied to the policy whose loss falls in [loss_from, loss_to]."""
+
+    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[str]:
+        """Ids of claims on the (normalised) plate whose loss falls in [loss_from, loss_to]."""
+
+    def from_phone_since(self, phone_e164: str, since: datetime) -> list[str]:
+        """Ids of claims from the phone received since ``since``."""
+
+
+class ReviewQueue(Protocol):
+    def page(self, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
+        """Claims needing a person, highest priority first then oldest; the cursor of the next page."""
+
+
+class SurveyorDirectory(Protocol):
+    def set_status(self, surveyor_id: str, status: SurveyorStatus) -> bool:
+        """False if there is no such surveyor."""

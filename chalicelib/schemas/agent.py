@@ -1,0 +1,29 @@
+"""Requests of the agents' and surveyors' routes."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from chalicelib.schemas.claims import Money
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DecisionIn(_Strict):
+    decision: Literal["accept", "override", "reject"]
+    amount: Money | None = None
+    reason: Reason | None = None
+
+
+class SurveyorStatusIn(_Strict):
+    status: Literal["AVAILABLE", "OFF_DUTY"]
+
+
+class SurveyCompletedIn(_Strict):
+    assessed_amount: Money | None = None
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None

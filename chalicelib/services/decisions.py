@@ -1,0 +1,147 @@
+"""The people's part: the agent queue and the agent's decision, surveyors' status and completed surveys."""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable
+
+from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, utc_now
+from chalicelib.domain.errors import ConcurrentUpdate, FieldProblem, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.surveyor import SurveyorStatus
+from chalicelib.observability import logger, traced
+from chalicelib.services.ports import ClaimRepository, ReviewQueue, SurveyorDirectory, Telemetry
+
+MAX_PAGE = 100
+MAX_REASON = 1000
+
+
+class Action(str, enum.Enum):
+    ACCEPT = "accept"  # the suggested payout, as it stands
+    OVERRIDE = "override"  # another amount, with a reason
+    REJECT = "reject"  # with a reason
+
+
+class StaleVersion(ConcurrentUpdate):
+    code = "STALE_VERSION"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    expected_version: int
+    amount: Decimal | None = None
+    reason: str | None = None
+
+
+class Notifier:
+    """What a status change tells the claim's partner (through the notify queue)."""
+
+    def status_changed(self, claim: Claim) -> None: ...
+
+
+class DecisionService:
+    """The agent decides; the system only suggests. Every decision is guarded by the version the
+    agent saw (``If-Match``), so two agents never overwrite each other."""
+
+    def __init__(self, claims: ClaimRepository, review: ReviewQueue, notifier: Notifier, telemetry: Telemetry,
+                 clock: Callable[[], datetime] = utc_now):
+        self._claims = claims
+        self._review = review
+        self._notifier = notifier
+        self._telemetry = telemetry
+        self._clock = clock
+
+    def queue(self, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationFailed("The page size is not valid.", [FieldProblem("limit", f"must be 1 to {MAX_PAGE}")])
+        return self._review.page(limit, cursor)
+
+    def get(self, claim_id: str) -> Claim:
+        claim = self._claims.get(claim_id)
+        if claim is None:
+            raise NotFound("No such claim.")
+        return claim
+
+    @traced
+    def decide(self, claim_id: str, agent_id: str, decision: Decision) -> Claim:
+        claim = self.get(claim_id)
+        if claim.version != decision.expected_version:
+            raise StaleVersion(f"The claim changed (version {claim.version}); reload it and decide again.")
+        if claim.status is not ClaimStatus.IN_REVIEW:
+            raise Unprocessable(f"A claim in status {claim.status.value} is not waiting for a decision.")
+        after, event = self._apply(claim, agent_id, decision)
+        try:
+            self._claims.save(claim, after, [event])
+        except ConcurrentUpdate as exc:
+            raise StaleVersion("The claim changed meanwhile; reload it and decide again.") from exc
+        self._telemetry.count("ClaimsDecided", 1, decision=decision.action.value)
+        logger.info("claim decided", extra={"claim_id": claim_id, "agent_id": agent_id,
+                                            "decision": decision.action.value})
+        self._notifier.status_changed(after)
+        return after
+
+    def _apply(self, claim: Claim, agent_id: str, decision: Decision) -> tuple[Claim, ClaimEvent]:
+        reason = (decision.reason or "").strip() or None
+        if reason and len(reason) > MAX_REASON:
+            raise ValidationFailed("The reason is too long.", [FieldProblem("reason", f"at most {MAX_REASON} characters")])
+        actor, now = f"agent:{agent_id}", self._clock()
+        common = dict(actor=actor, kind="claim.decided", at=now, decided_by=agent_id, decision=decision.action.value,
+                      decision_reason=reason)
+        if decision.action is Action.ACCEPT:
+            if not claim.covered or claim.payable is None:
+                raise Unprocessable("There is no suggested payout to accept: override with an amount, or reject.")
+            return claim.transition(ClaimStatus.APPROVED, approved_amount=claim.payable, **common)
+        if decision.action is Action.OVERRIDE:
+            problems = []
+            if decision.amount is None or decision.amount <= 0:
+                problems.append(FieldProblem("amount", "an amount greater than 0 is required"))
+            if not reason:
+                problems.append(FieldProblem("reason", "a reason is required"))
+            if problems:
+                raise ValidationFailed("The override is not complete.", problems)
+            return claim.transition(ClaimStatus.APPROVED, approved_amount=decision.amount, **common)
+        if not reason:
+            raise ValidationFailed("The rejection is not complete.", [FieldProblem("reason", "a reason is required")])
+        return claim.transition(ClaimStatus.REJECTED, **common)
+
+
+class SurveyorService:
+    """Field surveyors report whether they can take work, and when a survey is done (which frees
+    their capacity and sends the claim back to review)."""
+
+    def __init__(self, claims: ClaimRepository, surveyors: SurveyorDirectory, notifier: Notifier,
+                 telemetry: Telemetry, clock: Callable[[], datetime] = utc_now):
+        self._claims = claims
+        self._surveyors = surveyors
+        self._notifier = notifier
+        self._telemetry = telemetry
+        self._clock = clock
+
+    def set_status(self, surveyor_id: str, status: SurveyorStatus) -> None:
+        if not self._surveyors.set_status(surveyor_id, status):
+            raise NotFound("No such surveyor.")
+        logger.info("surveyor status", extra={"surveyor_id": surveyor_id, "status": status.value})
+
+    @traced
+    def complete(self, surveyor_id: str, claim_id: str, assessed_amount: Decimal | None, notes: str | None) -> Claim:
+        """Idempotent: completing again answers the claim as it is, and frees nothing twice."""
+        claim = self._claims.get(claim_id)
+        if claim is None or claim.surveyor_id != surveyor_id:
+            raise NotFound("No such assignment.")
+        if claim.status is not ClaimStatus.SURVEYOR_ASSIGNED:
+            return claim  # already completed (a retry) or moved on by a person
+        now = self._clock()
+        detail = {"assessed_amount": str(assessed_amount)} if assessed_amount is not None else {}
+        if notes:
+            detail["notes"] = notes[:MAX_REASON]
+        done, e1 = claim.transition(ClaimStatus.SURVEY_COMPLETED, actor=f"surveyor:{surveyor_id}",
+                                    kind="claim.survey_completed", at=now)
+        e1 = replace(e1, detail=detail)
+        review, e2 = done.transition(ClaimStatus.IN_REVIEW, actor="system:dispatch", kind="claim.routed", at=now)
+        if not self._claims.complete_survey(surveyor_id, claim, review, [e1, e2]):
+            return self._claims.get(claim_id)  # someone else completed it meanwhile
+        self._telemetry.count("SurveysCompleted", 1)
+        self._notifier.status_changed(review)
+        return review
