@@ -39,15 +39,20 @@ from chalice.local import LambdaContext, create_local_server
 from chalicelib.adapters.resources import (
     CONTACTS_QUEUE,
     DISPATCH_QUEUE,
+    NOTIFY_QUEUE,
     LOCAL_ATTACHMENT_EVENTS_QUEUE,
     SCORING_QUEUE,
     QueueSpec,
 )
+from chalicelib.adapters.models import PartnerModel
+from infra.partner_receiver import PartnerReceiver
 from infra.provision import create_all, notify_queue_of_uploads
 from chalicelib.services.auth import hash_api_key
 from infra.seed import (
     DEMO_AGENT_ID,
     DEMO_AGENT_TOKEN,
+    DEMO_CALLBACK_SECRET,
+    DEMO_SURVEYOR_TOKENS,
     DEMO_IVR_SECRET,
     DEMO_IVR_VENDOR,
     DEMO_PARTNERS,
@@ -78,7 +83,8 @@ DEMO_CLAIM = {
 CLAIM_ID_OF_ANSWER = r"""sed -n 's/.*"claim_id": *"\([^"]*\)".*/\1/p'"""
 # The consumers each own one queue, as their @on_sqs_message decorators say.
 CONSUMERS = ((SCORING_QUEUE, "score_claims"), (DISPATCH_QUEUE, "dispatch_claims"),
-             (CONTACTS_QUEUE, "record_contacts"))
+             (CONTACTS_QUEUE, "record_contacts"), (NOTIFY_QUEUE, "notify_partners"))
+DEMO_CALLBACK_PARTNER = "motor-direct"  # its status changes are posted to the local partner receiver
 RECONCILER = "reconcile_claims"
 ATTACHMENT_HANDLER = "record_attachment"
 
@@ -136,6 +142,9 @@ def use_stage_environment(config: Config) -> None:
     os.environ.setdefault("IVR_WEBHOOK_SECRETS", f"{DEMO_IVR_VENDOR}:{DEMO_IVR_SECRET}")
     os.environ.setdefault("AGENT_TOKENS", f"{DEMO_AGENT_ID}:{hash_api_key(DEMO_AGENT_TOKEN)}")
     os.environ.setdefault("STATUS_TOKEN_SECRET", DEMO_STATUS_TOKEN_SECRET)
+    os.environ.setdefault("PARTNER_CALLBACK_SECRETS", f"{DEMO_CALLBACK_PARTNER}:{DEMO_CALLBACK_SECRET}")
+    os.environ.setdefault("SURVEYOR_TOKENS", ",".join(f"{surveyor}:{hash_api_key(token)}"
+                                                      for surveyor, token in DEMO_SURVEYOR_TOKENS.items()))
 
 
 # -- moto ----------------------------------------------------------------------------------------
@@ -326,6 +335,12 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
     {ivr_event}
     {screen_pop}
 
+  Partner callbacks: {DEMO_CALLBACK_PARTNER}'s status changes are posted, signed, to the local receiver;
+  its log lines ("partner callback: ...") show each one.
+  Surveyor SV-SH-001: Authorization: Bearer {DEMO_SURVEYOR_TOKENS["SV-SH-001"]}
+    (POST /v1/surveyors/SV-SH-001/assignments/<claim id>/complete when a survey is done)
+  Agent queue:  curl -s {api_url}/v1/agent/queue -H 'Authorization: Bearer {DEMO_AGENT_TOKEN}'; echo
+
   Twilio Voice webhooks: {api_url}/v1/ivr/twilio/voice and /gather, auth token {DEMO_TWILIO_AUTH_TOKEN}
   Agent {DEMO_AGENT_ID}: Authorization: Bearer {DEMO_AGENT_TOKEN}
 
@@ -340,6 +355,7 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
 def run(stop: threading.Event) -> None:
     moto_port = free_port_from_env("MOTO_PORT", 5000)
     api_port = free_port_from_env("API_PORT", 8000)
+    receiver_port = free_port_from_env("PARTNER_RECEIVER_PORT", 8001)
     reconcile_every = int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "60"))
     moto_endpoint = f"http://{HOST}:{moto_port}"
     api_url = f"http://{HOST}:{api_port}"
@@ -364,6 +380,11 @@ def run(stop: threading.Event) -> None:
         os.environ["SCORING_QUEUE_URL"] = queues[SCORING_QUEUE.name]["url"]
         os.environ["DISPATCH_QUEUE_URL"] = queues[DISPATCH_QUEUE.name]["url"]
         os.environ["CONTACTS_QUEUE_URL"] = queues[CONTACTS_QUEUE.name]["url"]
+        os.environ["NOTIFY_QUEUE_URL"] = queues[NOTIFY_QUEUE.name]["url"]
+        receiver = PartnerReceiver(HOST, receiver_port, DEMO_CALLBACK_SECRET)
+        receiver.start()
+        running.callback(receiver.stop)
+        PartnerModel(DEMO_CALLBACK_PARTNER).update(actions=[PartnerModel.callback_url.set(receiver.url)])
         os.environ.setdefault("PUBLIC_BASE_URL", api_url)
         config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=STAGE)
         use_stage_environment(config)
@@ -401,9 +422,10 @@ def main() -> int:
     # chatter (botocore's "Found credentials...") stays below the default WARNING threshold.
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    for ours in (log, logging.getLogger("partner-receiver")):
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+        ours.propagate = False
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

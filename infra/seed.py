@@ -34,6 +34,8 @@ DEMO_IVR_VENDOR = "demo-ivr"
 DEMO_IVR_SECRET = "demo-ivr-webhook-secret-8d21f0"
 DEMO_TWILIO_AUTH_TOKEN = "demo-twilio-auth-token-62b7aa"
 DEMO_STATUS_TOKEN_SECRET = "demo-status-token-secret-4e90b2"
+DEMO_CALLBACK_SECRET = "demo-partner-callback-secret-b71c33"
+DEMO_SURVEYOR_TOKENS = {"SV-SH-001": "demo-surveyor-token-sh001", "SV-SH-002": "demo-surveyor-token-sh002"}
 
 DEMO_POLICIES_FILE = Path(__file__).resolve().parent / "data" / "demo_policies.csv"
 

@@ -23,4 +23,6 @@ os.environ.update(
     IVR_WEBHOOK_SECRETS=f"{_demo.DEMO_IVR_VENDOR}:{_demo.DEMO_IVR_SECRET}",
     AGENT_TOKENS=f"{_demo.DEMO_AGENT_ID}:{hash_api_key(_demo.DEMO_AGENT_TOKEN)}",
     STATUS_TOKEN_SECRET=_demo.DEMO_STATUS_TOKEN_SECRET,
+    PARTNER_CALLBACK_SECRETS=f"motor-direct:{_demo.DEMO_CALLBACK_SECRET}",
+    SURVEYOR_TOKENS=",".join(f"{s}:{hash_api_key(t)}" for s, t in _demo.DEMO_SURVEYOR_TOKENS.items()),
 )

@@ -242,10 +242,14 @@ def _lane(facts: _Facts, risk: int, rules: RuleSet) -> tuple[Segment, Reason]:
                 "score": risk, "fast_track_max_score": rules.fast_track_max_score}
     if limit is not None and amount <= limit and risk <= rules.fast_track_max_score:
         return Segment.FAST_TRACK, Reason(LANE_FAST_TRACK, 0, evidence)
-    evidence["because"] = [why for why, true in (("product_unknown", limit is None),
-                                                 ("amount_above_fast_track_limit", limit is not None and amount > limit),
-                                                 ("score_above_fast_track_max", risk > rules.fast_track_max_score))
-                           if true]
+    because = []
+    if limit is None:
+        because.append("product_unknown")
+    elif amount > limit:
+        because.append("amount_above_fast_track_limit")
+    if risk > rules.fast_track_max_score:
+        because.append("score_above_fast_track_max")
+    evidence["because"] = because
     return Segment.STANDARD_REVIEW, Reason(LANE_DEFAULT_REVIEW, 0, evidence)
 
 
@@ -389,7 +393,8 @@ def _keywords(value: Any, name: str) -> tuple[re.Pattern, ...]:
     """{"zh": [...], "en": [...]} -> one pattern per keyword. ASCII keywords match whole words, and a
     trailing * any ending; others (Chinese) match anywhere."""
     if not isinstance(value, dict) or not value:
-        raise _Invalid(f"'{name}' must be an object of keyword lists by language, e.g. {{\"zh\": [...], \"en\": [...]}}")
+        raise _Invalid(f"'{name}' must be an object of keyword lists by language, "
+                       f"e.g. {{\"zh\": [...], \"en\": [...]}}")
     patterns: dict[str, re.Pattern] = {}
     for language, words in value.items():
         for word in _phrases(words, f"{name}.{language}"):

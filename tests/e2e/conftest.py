@@ -68,6 +68,7 @@ def local_stack() -> Iterator[LocalStack]:
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"local-stack-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"
     env = {**os.environ, "MOTO_PORT": str(moto_port), "API_PORT": str(api_port),
+           "PARTNER_RECEIVER_PORT": str(free_port()),
            "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
     with open(log_path, "wb") as out:
         # Its own session: the teardown can kill it and its moto server together, whatever happened.

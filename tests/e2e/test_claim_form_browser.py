@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, expect, sync_playwright
 
 from chalicelib.domain.ids import new_claim_id
 from infra.seed import DEMO_AGENT_TOKEN
@@ -65,10 +65,15 @@ class Traffic:
     def on_request(self, request: Request) -> None:
         self.requests.append(request)
 
-    def on_response(self, response: Response) -> None:
-        # Read here, before the page navigates away and Chromium drops the body.
-        if response.request.method == "POST" and urlsplit(response.url).path == SUBMIT_PATH:
-            self.submissions.append((response.status, response.json()))
+    def relay_submission(self, route: Route) -> None:
+        """Passes a claim submission on unchanged, keeping its answer. (Read from a ``response`` event,
+        the body can be gone already: the page leaves for the status page as soon as it has it.)"""
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        answer = route.fetch()
+        self.submissions.append((answer.status, answer.json()))
+        route.fulfill(response=answer)
 
     def on_console(self, message: ConsoleMessage) -> None:
         # The browser's own favicon request is not the page's: the API answers it 403, as API Gateway does.
@@ -103,7 +108,7 @@ def open_phone(browser: Browser, locale: str = "zh-CN") -> Iterator[Phone]:
         page = context.new_page()
         traffic = Traffic()
         page.on("request", traffic.on_request)
-        page.on("response", traffic.on_response)
+        page.route(f"**{SUBMIT_PATH}", traffic.relay_submission)
         page.on("console", traffic.on_console)
         page.on("pageerror", lambda error: traffic.console_errors.append(f"uncaught: {error}"))
         yield Phone(page, traffic)
