@@ -66,8 +66,10 @@ class Container:
         s = self.settings
         self.intake = IntakeService(self.claims, self.queue, self.telemetry)
         self.auth = PartnerAuthenticator(self.partners, s.api_key_cache_seconds)
+        self.notifier = QueueNotifier(self.queue, self.telemetry)
         self.scoring = ScoringService(self.claims, self.queue, self.telemetry,
-                                      PolicyResolver(self.policies, catalogue()), catalogue())
+                                      PolicyResolver(self.policies, catalogue()), catalogue(),
+                                      history=self.history, notifier=self.notifier)
         self.dispatch = DispatchService(self.claims, self.surveyors, self.queue, self.telemetry,
                                         retry_base_seconds=s.dispatch_retry_base_seconds)
         self.reconciler = Reconciler(self.claims, self.queue, self.telemetry, s.reconcile_after_seconds)
@@ -79,7 +81,6 @@ class Container:
         self.public = PublicClaims(
             self.policies, self.rate_limiter, self.intake, self.claims, catalogue(), secret, s.status_token_days,
             FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
-        self.notifier = QueueNotifier(self.queue, self.telemetry)
         self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry)
         self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry)
         self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens)

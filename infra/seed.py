@@ -39,11 +39,24 @@ DEMO_SURVEYOR_TOKENS = {"SV-SH-001": "demo-surveyor-token-sh001", "SV-SH-002": "
 
 DEMO_POLICIES_FILE = Path(__file__).resolve().parent / "data" / "demo_policies.csv"
 
+@dataclass(frozen=True)
+class DemoSurveyor:
+    surveyor_id: str
+    name: str
+    region_code: str
+    capacity: int
+    lat: float  # the surveyor's base
+    lon: float
+
+
 DEMO_SURVEYORS = (
-    ("SV-SH-001", "陈查勘", "310115", 3),
-    ("SV-SH-002", "刘查勘", "310115", 2),
-    ("SV-SH-003", "周查勘", "310104", 2),
-    ("SV-BJ-001", "赵查勘", "110105", 2),
+    DemoSurveyor("SV-SH-001", "陈查勘", "310115", 3, 31.2286, 121.5253),  # Pudong, Lujiazui
+    DemoSurveyor("SV-SH-002", "刘查勘", "310115", 2, 31.2033, 121.5913),  # Pudong, Zhangjiang
+    DemoSurveyor("SV-SH-003", "周查勘", "310104", 2, 31.1946, 121.4370),  # Xuhui, Xujiahui
+    DemoSurveyor("SV-SH-004", "王查勘", "310101", 2, 31.2304, 121.4737),  # Huangpu, People's Square (ring 1 of Pudong)
+    DemoSurveyor("SV-SH-005", "孙查勘", "310112", 2, 31.1129, 121.3816),  # Minhang, Xinzhuang (ring 1)
+    DemoSurveyor("SV-SH-006", "吴查勘", "310106", 1, 31.2491, 121.4560),  # Jing'an (ring 2 of Pudong)
+    DemoSurveyor("SV-BJ-001", "赵查勘", "110105", 2, 39.9219, 116.4435),  # Chaoyang
 )
 
 
@@ -57,8 +70,8 @@ def seed() -> dict:
     policies = import_files([DEMO_POLICIES_FILE], report=Report(report))
     if policies.exit_code != 0 or policies.counts.warnings:
         raise RuntimeError(f"demo policies did not import cleanly:\n{report.getvalue()}{policies.summary()}")
-    for surveyor_id, name, region, capacity in DEMO_SURVEYORS:
-        SurveyorModel(surveyor_id, name=name, region_code=region, status="AVAILABLE", capacity=capacity,
-                      active_claims=0).save()
+    for s in DEMO_SURVEYORS:
+        SurveyorModel(s.surveyor_id, name=s.name, region_code=s.region_code, status="AVAILABLE",
+                      capacity=s.capacity, active_claims=0, lat=s.lat, lon=s.lon).save()
     return {"partners": len(DEMO_PARTNERS), "policies": policies.counts.imported,
             "customers": policies.counts.customers, "surveyors": len(DEMO_SURVEYORS)}

@@ -88,14 +88,14 @@ class FakeClaimRepository:
 
     # -- ClaimHistory and ReviewQueue, over the same claims ---------------------------------------------
 
-    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[str]:
-        return [c.claim_id for c in self.claims.values()
+    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
+        return [(c.claim_id, c.submission.occurred_at) for c in self.claims.values()
                 if c.policy_number == policy_number and loss_from <= c.submission.occurred_at <= loss_to]
 
-    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[str]:
+    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
         from chalicelib.domain.identity import normalise_plate
 
-        return [c.claim_id for c in self.claims.values()
+        return [(c.claim_id, c.submission.occurred_at) for c in self.claims.values()
                 if normalise_plate(c.submission.plate) == plate and loss_from <= c.submission.occurred_at <= loss_to]
 
     def from_phone_since(self, phone_e164: str, since: datetime) -> list[str]:
@@ -122,8 +122,9 @@ class FakeSurveyorRepository:
         self.by_id = {s.surveyor_id: s for s in surveyors}
 
     def add(self, surveyor_id: str, region: str, capacity: int, active: int = 0,
-            status: SurveyorStatus = SurveyorStatus.AVAILABLE) -> None:
-        self.by_id[surveyor_id] = Surveyor(surveyor_id, region, status, capacity, active)
+            status: SurveyorStatus = SurveyorStatus.AVAILABLE, lat: float | None = None,
+            lon: float | None = None) -> None:
+        self.by_id[surveyor_id] = Surveyor(surveyor_id, region, status, capacity, active, lat, lon)
 
     def in_region(self, region_code: str) -> list[Surveyor]:
         return [s for s in self.by_id.values() if s.region_code == region_code]
@@ -157,6 +158,8 @@ class Sent:
 class FakeClaimQueue:
     def __init__(self, fail: bool = False):
         self.sent: list[Sent] = []
+        self.notices: list[tuple] = []
+        self.dead_letters: list[tuple] = []
         self.fail = fail
 
     def to_scoring(self, claim_id: str, correlation_id: str | None) -> None:
@@ -175,6 +178,17 @@ class FakeClaimQueue:
         if self.fail:
             raise ConnectionError("queue unavailable")
         self.sent.append(Sent("dispatch", claim_id, correlation_id, attempt, delay_seconds))
+
+    def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
+                  delay_seconds: int = 0) -> None:
+        if self.fail:
+            raise ConnectionError("queue unavailable")
+        self.sent.append(Sent("notify", claim_id, correlation_id, attempt, delay_seconds))
+        self.notices.append((claim_id, event_seq, status, attempt, delay_seconds))
+
+    def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
+                               correlation_id: str | None) -> None:
+        self.dead_letters.append((claim_id, event_seq, status, attempt))
 
     def on(self, queue: str) -> list[Sent]:
         return [s for s in self.sent if s.queue == queue]
@@ -336,7 +350,7 @@ def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirecto
     from chalicelib.services.scoring import ScoringService
 
     return ScoringService(claims, queue, telemetry, PolicyResolver(policies or FakePolicyDirectory(), catalogue()),
-                          catalogue(), clock=clock)
+                          catalogue(), clock=clock, history=claims)
 
 
 class FakeCallerDirectory:

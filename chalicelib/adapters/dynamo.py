@@ -396,7 +396,9 @@ class DynamoSurveyorRepository:
 
     def in_region(self, region_code: str) -> list[Surveyor]:
         return [Surveyor(m.surveyor_id, m.region_code, SurveyorStatus(m.status), int(m.capacity),
-                         int(m.active_claims or 0))
+                         int(m.active_claims or 0),
+                         lat=float(m.lat) if m.lat is not None else None,
+                         lon=float(m.lon) if m.lon is not None else None)
                 for m in SurveyorModel.by_region.query(region_code)]
 
 
@@ -414,12 +416,12 @@ class DynamoPartnerDirectory:
 
 
 class DynamoClaimHistory:
-    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[str]:
-        return [m.claim_id for m in ClaimModel.by_policy_loss.query(
+    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
+        return [(m.claim_id, _parse_ts(m.occurred_utc)) for m in ClaimModel.by_policy_loss.query(
             policy_number, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)))]
 
-    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[str]:
-        return [m.claim_id for m in ClaimModel.by_plate_loss.query(
+    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
+        return [(m.claim_id, _parse_ts(m.occurred_utc)) for m in ClaimModel.by_plate_loss.query(
             plate, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)))]
 
     def from_phone_since(self, phone_e164: str, since: datetime) -> list[str]:

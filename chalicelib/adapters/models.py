@@ -285,6 +285,8 @@ class SurveyorModel(Model):
     status = UnicodeAttribute()
     capacity = NumberAttribute()
     active_claims = NumberAttribute(default=0)
+    lat = NumberAttribute(null=True)  # the surveyor's base, WGS84
+    lon = NumberAttribute(null=True)
 
     by_region = SurveyorRegionIndex()
 

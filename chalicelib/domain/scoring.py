@@ -286,7 +286,10 @@ def _amount_to(attribute: str, threshold: str, label: str) -> Evaluator:
         base = getattr(product, attribute, None)
         if product is None or f.amount is None or not base or base <= 0:
             return None
-        ratio = f.amount / base
+        try:
+            ratio = f.amount / base
+        except ArithmeticError:  # beyond Decimal's range: above any threshold
+            ratio = Decimal("Infinity")
         if ratio < rule.params[threshold]:
             return None
         return {"product": product.code, attribute: _plain(base), label: _two_places(ratio),

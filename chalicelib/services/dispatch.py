@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from chalicelib.domain.claim import ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
-from chalicelib.domain.surveyor import candidates_in_order
+from chalicelib.domain.surveyor import DEFAULT_MAX_RINGS, candidates_by_ring
 from chalicelib.observability import logger, traced
 from chalicelib.services.ports import AssignOutcome, ClaimQueue, ClaimRepository, SurveyorRepository, Telemetry
 
@@ -18,13 +18,15 @@ def retry_delay(attempt: int, base_seconds: int) -> int:
 
 class DispatchService:
     def __init__(self, claims: ClaimRepository, surveyors: SurveyorRepository, queue: ClaimQueue,
-                 telemetry: Telemetry, retry_base_seconds: int = 30, clock=utc_now):
+                 telemetry: Telemetry, retry_base_seconds: int = 30, clock=utc_now,
+                 max_rings: int = DEFAULT_MAX_RINGS):
         self._claims = claims
         self._surveyors = surveyors
         self._queue = queue
         self._telemetry = telemetry
         self._retry_base = retry_base_seconds
         self._clock = clock
+        self._max_rings = max_rings
 
     @traced
     def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0) -> ClaimStatus:
@@ -34,7 +36,10 @@ class DispatchService:
             raise NotFound(f"claim {claim_id} does not exist")
         if claim.status not in _DISPATCHABLE:
             return claim.status
-        for surveyor in candidates_in_order(self._surveyors.in_region(claim.submission.location.region_code)):
+        location = claim.submission.location
+        for surveyor in candidates_by_ring(self._surveyors.in_region, location.region_code,
+                                           claim_location=(location.lat, location.lon),
+                                           max_rings=self._max_rings):
             after, event = claim.transition(ClaimStatus.SURVEYOR_ASSIGNED, actor=ACTOR,
                                             kind="claim.surveyor_assigned", at=self._clock(),
                                             surveyor_id=surveyor.surveyor_id)

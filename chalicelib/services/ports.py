@@ -160,11 +160,11 @@ class AttachmentIndex(Protocol):
 class ClaimHistory(Protocol):
     """Other claims that say something about this one; one indexed query each."""
 
-    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[str]:
-        """Ids of claims tied to the policy whose loss falls in [loss_from, loss_to]."""
+    def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
+        """(id, loss time) of claims tied to the policy whose loss falls in [loss_from, loss_to]."""
 
-    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[str]:
-        """Ids of claims on the (normalised) plate whose loss falls in [loss_from, loss_to]."""
+    def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
+        """(id, loss time) of claims on the (normalised) plate whose loss falls in [loss_from, loss_to]."""
 
     def from_phone_since(self, phone_e164: str, since: datetime) -> list[str]:
         """Ids of claims from the phone received since ``since``."""

@@ -1,29 +1,41 @@
-"""Scoring: tie a received claim to its policy, check cover, give it a score and a segment, and
-send field claims on to dispatch."""
+"""Scoring: tie a received claim to its policy, check cover, weigh it with the scoring rules (data,
+versioned) and route it: auto-approved, to an agent, or on to dispatch for a field survey."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, Segment, utc_now
 from chalicelib.domain.coverage import Coverage, check_coverage
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
+from chalicelib.domain.identity import normalise_phone, normalise_plate
 from chalicelib.domain.policy import Resolution
 from chalicelib.domain.products import Catalogue
-from chalicelib.domain.scoring import score_submission
+from chalicelib.domain.scoring import RuleSet, Signals, load_rules, score
 from chalicelib.observability import logger, traced
-from chalicelib.services.ports import ClaimQueue, ClaimRepository, Telemetry
+from chalicelib.services.ports import ClaimHistory, ClaimQueue, ClaimRepository, Telemetry
 from chalicelib.services.resolve import PolicyResolver
 
 ACTOR = "system:scoring"
 
 
+class _Silent:
+    def status_changed(self, claim: Claim) -> None:
+        return None
+
+
 class ScoringService:
     def __init__(self, claims: ClaimRepository, queue: ClaimQueue, telemetry: Telemetry,
-                 resolver: PolicyResolver, products: Catalogue, clock=utc_now):
+                 resolver: PolicyResolver, products: Catalogue, clock=utc_now, history: ClaimHistory | None = None,
+                 notifier=None, rules: RuleSet | None = None):
         self._claims = claims
         self._queue = queue
         self._telemetry = telemetry
         self._resolver = resolver
         self._products = products
         self._clock = clock
+        self._history = history
+        self._notifier = notifier or _Silent()
+        self._rules = rules
 
     @traced
     def score(self, claim_id: str, correlation_id: str | None = None) -> ClaimStatus:
@@ -40,6 +52,7 @@ class ScoringService:
                 claim = self._claims.get(claim_id)
             else:
                 claim = after
+                self._notifier.status_changed(after)
                 self._telemetry.count("ClaimsScored", 1, segment=after.segment.value)
                 self._telemetry.count("PolicyResolution", 1, outcome=after.resolution)
                 logger.info("claim scored", extra={"claim_id": claim_id, "segment": after.segment.value,
@@ -65,12 +78,53 @@ class ScoringService:
             covered=coverage.covered if coverage else None,
             coverage_reasons=coverage.reasons if coverage else (),
             payable=coverage.payable if coverage else None)
-        result = score_submission(sub, claim.received_at, resolution, coverage)
-        scored, e2 = resolved.transition(ClaimStatus.SCORED, actor=ACTOR, kind="claim.scored", at=now,
-                                         segment=result.segment, score=result.score, score_reasons=result.reasons)
+        product = self._products.get(resolution.policy.product) if resolution.policy else None
+        signals = Signals(sub, claim.received_at, resolution, coverage, product,
+                          **self._history_signals(claim, resolution))
+        result = score(signals, self._rules)
+        scored, e2 = resolved.transition(
+            ClaimStatus.SCORED, actor=ACTOR, kind="claim.scored", at=now, segment=result.segment, score=result.score,
+            priority=result.priority, score_reasons=result.rule_ids, rules_version=result.rules_version,
+            score_detail=tuple(r.as_dict() for r in result.reasons))
+        e2 = ClaimEvent(e2.claim_id, e2.seq, e2.at, e2.actor, e2.kind, e2.status,
+                        {**e2.detail, "rules_version": result.rules_version,
+                         "reasons": [r.as_dict() for r in result.reasons]})
+        if result.auto_approve:
+            approved, e3 = scored.transition(
+                ClaimStatus.APPROVED, actor=ACTOR, kind="claim.auto_approved", at=now, decision="auto_approve",
+                decided_by=ACTOR, approved_amount=result.suggested_payout)
+            return approved, [e1, e2, e3]
         target = ClaimStatus.AWAITING_SURVEYOR if result.segment is Segment.FIELD_SURVEY else ClaimStatus.IN_REVIEW
         routed, e3 = scored.transition(target, actor=ACTOR, kind="claim.routed", at=now)
         return routed, [e1, e2, e3]
+
+    def _history_signals(self, claim: Claim, resolution: Resolution) -> dict:
+        """Other claims on the same policy or vehicle around the loss, and from the same phone lately:
+        one indexed query each (policy, plate, phone), this claim left out."""
+        if self._history is None:
+            return {}
+        rules = self._rules or load_rules()
+        sub, me = claim.submission, claim.claim_id
+        around = timedelta(hours=rules.duplicate_window_hours)
+        window = timedelta(hours=rules.velocity_window_hours)
+        loss = sub.occurred_at
+        duplicates: set[str] = set()
+        on_policy: set[str] = set()
+        if resolution.policy is not None:
+            for other, at in self._history.on_policy(resolution.policy.policy_number, loss - window, loss + around):
+                if other != me:
+                    on_policy.add(other)
+                    if abs(at - loss) <= around:
+                        duplicates.add(other)
+        plate = normalise_plate(sub.plate)
+        if plate:
+            duplicates |= {other for other, _ in self._history.on_plate(plate, loss - around, loss + around)
+                           if other != me}
+        phone = normalise_phone(sub.claimant_phone)
+        from_phone = [other for other in self._history.from_phone_since(phone, claim.received_at - window)
+                      if other != me] if phone else []
+        return {"duplicates": tuple(sorted(duplicates)), "reused_photo_claims": claim.reused_photo_claims,
+                "claims_from_phone": len(from_phone), "claims_on_policy": len(on_policy)}
 
     def _coverage(self, resolution: Resolution, claim: Claim) -> Coverage | None:
         if resolution.policy is None:

@@ -29,7 +29,7 @@ FOOD_SAFETY_CLAIM = {
     "claimant": {"name": "张三", "phone": "+8613800138000"},
     "loss": {"type": "food_safety", "occurred_at": "2026-11-24T12:30:00+08:00",
              "description": "stomach ache after lunch", "location": {"region_code": "310115"}},
-    "amount": {"value": "35.50", "currency": "CNY"},
+    "amount": {"value": "135.50", "currency": "CNY"},  # above what food safety auto-approves (100)
 }
 
 
@@ -89,7 +89,7 @@ def test_a_motor_claim_is_scored_and_dispatched_to_a_surveyor(local_stack: Local
 
 
 def test_a_small_food_safety_claim_is_fast_tracked_to_review(local_stack: LocalStack):
-    # GIVEN a 35.50 CNY food-safety claim on an eleme policy
+    # GIVEN a 135.50 CNY food-safety claim on an eleme policy
     # WHEN eleme submits it
     answer = submit(local_stack, "eleme", FOOD_SAFETY_CLAIM)
 
@@ -98,7 +98,7 @@ def test_a_small_food_safety_claim_is_fast_tracked_to_review(local_stack: LocalS
     settled = claim_once_settled(local_stack, "eleme", answer.json()["claim_id"], "IN_REVIEW")
     assert settled["segment"] == "FAST_TRACK"
     assert [step["status"] for step in settled["timeline"]] == ["RECEIVED", "RECEIVED", "SCORED", "IN_REVIEW"]
-    assert settled["coverage"] == {"covered": True, "reasons": [], "suggested_payable": "35.50"}
+    assert settled["coverage"] == {"covered": True, "reasons": [], "suggested_payable": "135.50"}
     assert settled["surveyor_id"] is None
 
 

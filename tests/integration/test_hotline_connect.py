@@ -202,7 +202,7 @@ def test_an_amount_left_for_an_agent_is_never_fast_tracked(client, pipeline):
     # THEN a person reviews it
     claim = bootstrap.container().claims.get(answer["claim_id"])
     assert claim.segment.value == "STANDARD_REVIEW"
-    assert "amount_not_stated" in claim.score_reasons
+    assert "amount.not_stated" in claim.score_reasons
 
 
 def test_once_scored_the_callers_open_claim_is_told_by_identify(client, pipeline):

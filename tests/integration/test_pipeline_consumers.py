@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,10 +16,10 @@ from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeRequest
 from infra.seed import DEMO_SURVEYORS
-from tests.fakes import FakeTelemetry, claim_body, motor_claim_body, submission
+from tests.fakes import SHANGHAI, FakeTelemetry, claim_body, motor_claim_body, submission
 from tests.integration.conftest import MOTOR, post_claim, surveyor_load
 
-CAPACITY = {surveyor_id: capacity for surveyor_id, _, _, capacity in DEMO_SURVEYORS}
+CAPACITY = {s.surveyor_id: s.capacity for s in DEMO_SURVEYORS}
 
 
 def _submit(client, body, api_key: str = MOTOR) -> str:
@@ -39,8 +40,8 @@ def _timeline(claim_id: str):
 
 
 def test_scoring_sends_small_clean_micro_claim_to_fast_track_review(client, pipeline, queues):
-    # GIVEN a small food-safety claim waiting on the scoring queue
-    claim_id = _submit(client, claim_body(loss_type="food_safety", amount="35.50"))
+    # GIVEN a small food-safety claim, above what the product auto-approves (100), waiting on the scoring queue
+    claim_id = _submit(client, claim_body(loss_type="food_safety", amount="135.50"))
 
     # WHEN the scoring consumer processes the queue
     answer, _ = pipeline.run("score_claims")
@@ -53,6 +54,21 @@ def test_scoring_sends_small_clean_micro_claim_to_fast_track_review(client, pipe
     assert [(e.kind, e.status) for e in _timeline(claim_id)] == [
         ("claim.received", ClaimStatus.RECEIVED), ("claim.policy_resolved", ClaimStatus.RECEIVED),
         ("claim.scored", ClaimStatus.SCORED), ("claim.routed", ClaimStatus.IN_REVIEW)]
+    assert queues.receive(DISPATCH_QUEUE.name) == []
+
+
+def test_scoring_auto_approves_a_tiny_clean_micro_claim_and_tells_no_surveyor(client, pipeline, queues):
+    # GIVEN a food-safety claim below the product's auto-approve threshold
+    claim_id = _submit(client, claim_body(loss_type="food_safety", amount="35.50"))
+
+    # WHEN the scoring consumer processes the queue
+    pipeline.run("score_claims")
+
+    # THEN the system approves the suggested payout, and says so in the timeline
+    claim = _claim(claim_id)
+    assert (claim.status, claim.segment, claim.decision, str(claim.approved_amount)) == (
+        ClaimStatus.APPROVED, Segment.FAST_TRACK, "auto_approve", "35.50")
+    assert [e.kind for e in _timeline(claim_id)][-1] == "claim.auto_approved"
     assert queues.receive(DISPATCH_QUEUE.name) == []
 
 
@@ -107,20 +123,23 @@ def test_claim_in_a_region_without_free_surveyor_waits_and_a_delayed_retry_is_qu
 
 
 def test_more_claims_than_capacity_never_overfills_a_surveyor(client, pipeline):
-    # GIVEN more motor claims in region 310115 than its surveyors' total capacity (3 + 2)
-    ids = [_submit(client, motor_claim_body(region="310115")) for _ in range(7)]
+    # GIVEN more motor claims in Pudong (310115) than the capacity of every Shanghai surveyor, all of whom
+    # are within two rings of Pudong
+    shanghai = {s.surveyor_id: s.capacity for s in DEMO_SURVEYORS if s.region_code.startswith("31")}
+    ids = [_submit(client, motor_claim_body(region="310115", occurred_at=_days_ago(1 + 2 * n)))
+           for n in range(sum(shanghai.values()) + 2)]
     pipeline.score_all()
 
     # WHEN dispatch processes them all
     pipeline.dispatch_all()
 
-    # THEN no surveyor holds more than its capacity, and the rest wait
+    # THEN every Shanghai surveyor is filled to capacity and no further, Beijing's is never asked, the rest wait
     claims = [_claim(i) for i in ids]
     per_surveyor = Counter(c.surveyor_id for c in claims if c.surveyor_id)
-    assert per_surveyor == {"SV-SH-001": 3, "SV-SH-002": 2}
-    assert all(per_surveyor[s] <= CAPACITY[s] for s in per_surveyor)
-    assert {s: surveyor_load(s) for s in per_surveyor} == dict(per_surveyor)
-    assert sorted(c.status.value for c in claims) == ["SURVEYOR_ASSIGNED"] * 5 + ["WAITING_FOR_SURVEYOR"] * 2
+    assert per_surveyor == shanghai
+    assert {s: surveyor_load(s) for s in CAPACITY} == {**{s: 0 for s in CAPACITY}, **shanghai}
+    assert sorted(c.status.value for c in claims) == \
+        ["SURVEYOR_ASSIGNED"] * sum(shanghai.values()) + ["WAITING_FOR_SURVEYOR"] * 2
 
 
 class _StaleSurveyorView:
@@ -132,16 +151,17 @@ class _StaleSurveyorView:
 
 
 def test_capacity_holds_even_when_dispatch_reads_stale_surveyor_loads(aws):
-    # GIVEN scored motor claims in region 310104 (one surveyor, capacity 2) and a dispatcher whose
-    # view of surveyor load is stale
+    # GIVEN scored motor claims in region 310104 (one surveyor, capacity 2) and a dispatcher kept to the
+    # claim's own region whose view of surveyor load is stale
     c = bootstrap.container()
     ids = []
-    for _ in range(4):
-        accepted = c.intake.submit(IntakeRequest("motor-direct", submission(loss_type="motor_collision",
-                                                                            region="310104", plate="沪A12345")))
+    for n in range(4):
+        accepted = c.intake.submit(IntakeRequest("motor-direct", submission(
+            loss_type="motor_collision", region="310104", plate="沪A12345",
+            occurred_at=datetime.now(SHANGHAI) - timedelta(days=1 + 2 * n))))
         c.scoring.score(accepted.claim_id)
         ids.append(accepted.claim_id)
-    stale = DispatchService(c.claims, _StaleSurveyorView(), c.queue, FakeTelemetry())
+    stale = DispatchService(c.claims, _StaleSurveyorView(), c.queue, FakeTelemetry(), max_rings=0)
 
     # WHEN each claim is dispatched
     outcomes = [stale.dispatch(claim_id) for claim_id in ids]
@@ -150,6 +170,12 @@ def test_capacity_holds_even_when_dispatch_reads_stale_surveyor_loads(aws):
     assert outcomes.count(ClaimStatus.SURVEYOR_ASSIGNED) == 2
     assert outcomes.count(ClaimStatus.WAITING_FOR_SURVEYOR) == 2
     assert surveyor_load("SV-SH-003") == 2
+
+
+def _days_ago(days: int) -> str:
+    """Losses days apart: the same vehicle's claims a day or less apart are possible duplicates, which
+    scoring sends to a person instead of a surveyor."""
+    return (datetime.now(SHANGHAI) - timedelta(days=days)).replace(microsecond=0).isoformat()
 
 
 # -- partial batch failures ---------------------------------------------------------------------------------
@@ -166,9 +192,9 @@ POISON_SCORING_BODIES = {
 @pytest.mark.parametrize("poison", POISON_SCORING_BODIES.values(), ids=POISON_SCORING_BODIES.keys())
 def test_poison_message_fails_alone_in_a_scoring_batch(client, pipeline, queues, poison):
     # GIVEN two good claims on the scoring queue with a poison message between them
-    first = _submit(client, claim_body())
+    first = _submit(client, claim_body(amount="135.50"))
     queues.send(SCORING_QUEUE.name, poison)
-    second = _submit(client, claim_body())
+    second = _submit(client, claim_body(amount="135.50"))
     messages = queues.receive(SCORING_QUEUE.name)
     assert len(messages) == 3
 
@@ -206,8 +232,8 @@ def test_poison_message_fails_alone_in_a_dispatch_batch(client, pipeline, queues
 def test_redelivering_processed_messages_changes_nothing(client, pipeline, queues):
     # GIVEN claims scored and dispatched from real queue messages
     ids = [_submit(client, motor_claim_body(region="310115")),
-           _submit(client, motor_claim_body(region="310104")),
-           _submit(client, claim_body())]
+           _submit(client, motor_claim_body(region="310104", occurred_at=_days_ago(4))),
+           _submit(client, claim_body(amount="135.50"))]
     _, scoring_messages = pipeline.run("score_claims")
     _, dispatch_messages = pipeline.run("dispatch_claims")
     before = {i: (_claim(i).version, len(_timeline(i))) for i in ids}

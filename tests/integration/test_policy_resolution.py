@@ -85,12 +85,14 @@ def test_micro_claim_resolved_by_one_key_is_covered_and_fast_tracked(client, pip
     # WHEN the claim is posted and scored
     claim_id = submit_and_score(client, pipeline, body(**posted), api_key)
 
-    # THEN the claim is tied to that policy by that key, covered in full, and fast-tracked
+    # THEN the claim is tied to that policy by that key, covered in full, fast-tracked, and (35.50 being
+    # below what food safety auto-approves) approved for the suggested payout
     claim = stored(claim_id)
     assert (claim.resolution, claim.matched_by, claim.policy_number, claim.product, claim.candidates) == (
         "RESOLVED", path, NUMBER, "food_safety", ())
     assert (claim.covered, claim.coverage_reasons, claim.payable) == (True, (), Decimal("35.50"))
-    assert (claim.status, claim.segment) == (ClaimStatus.IN_REVIEW, Segment.FAST_TRACK)
+    assert (claim.status, claim.segment, claim.approved_amount) == (
+        ClaimStatus.APPROVED, Segment.FAST_TRACK, Decimal("35.50"))
 
 
 @pytest.mark.parametrize("path", list(RESOLVED_CASES))

@@ -261,3 +261,79 @@ def test_claim_assigned_elsewhere_meanwhile_is_left_to_that_assignment():
     assert world.claims.get(claim_id).surveyor_id == "SV-OTHER"
     assert surveyors.by_id["SV-1"].active_claims == 0
     assert world.queue.sent == []
+
+
+class _CountingView:
+    """The surveyor repository, recording which regions dispatch asked for."""
+
+    def __init__(self, surveyors: FakeSurveyorRepository):
+        self._surveyors = surveyors
+        self.asked: list[str] = []
+
+    def in_region(self, region_code):
+        self.asked.append(region_code)
+        return self._surveyors.in_region(region_code)
+
+
+def test_neighbouring_district_is_asked_when_nobody_in_the_claims_region_is_free(world):
+    # GIVEN Pudong's only surveyor full, and free surveyors in Huangpu (ring 1) and Jing'an (ring 2)
+    world.surveyors.add("SV-PD", "310115", capacity=1, active=1)
+    world.surveyors.add("SV-JA", "310106", capacity=3)
+    world.surveyors.add("SV-HP", "310101", capacity=3, active=2)
+    claim_id = world.awaiting("310115")
+
+    # WHEN the claim is dispatched
+    status = world.dispatch.dispatch(claim_id)
+
+    # THEN the neighbour (ring 1) gets it, busier though it is, and Pudong's surveyor stays at capacity
+    assert status is ClaimStatus.SURVEYOR_ASSIGNED
+    assert world.claims.get(claim_id).surveyor_id == "SV-HP"
+    assert (world.load("SV-PD"), world.load("SV-HP"), world.load("SV-JA")) == (1, 3, 0)
+
+
+def test_dispatch_stops_at_the_first_ring_with_someone_free(world):
+    # GIVEN a free surveyor in the claim's own region
+    world.surveyors.add("SV-PD", "310115", capacity=2)
+    world.surveyors.add("SV-HP", "310101", capacity=2)
+    claim_id = world.awaiting("310115")
+    view = _CountingView(world.surveyors)
+    dispatch = DispatchService(world.claims, view, world.queue, world.telemetry, clock=Clock(NOW))
+
+    # WHEN the claim is dispatched
+    dispatch.dispatch(claim_id)
+
+    # THEN only the own region was queried
+    assert world.claims.get(claim_id).surveyor_id == "SV-PD"
+    assert view.asked == ["310115"]
+
+
+def test_claim_in_the_unknown_region_waits_for_an_agent_without_querying_anyone(world):
+    # GIVEN free surveyors, and a claim reported without a region (000000)
+    world.surveyors.add("SV-PD", "310115", capacity=2)
+    claim_id = world.awaiting("000000")
+    view = _CountingView(world.surveyors)
+    dispatch = DispatchService(world.claims, view, world.queue, world.telemetry, clock=Clock(NOW))
+
+    # WHEN the claim is dispatched
+    status = dispatch.dispatch(claim_id)
+
+    # THEN nobody is asked, the claim waits and a retry is queued (an agent completes its region meanwhile)
+    assert status is ClaimStatus.WAITING_FOR_SURVEYOR
+    assert view.asked == []
+    assert [s.attempt for s in world.queue.on("dispatch")] == [1]
+
+
+def test_max_rings_zero_keeps_dispatch_in_the_claims_own_region(world):
+    # GIVEN Pudong's only surveyor full and a free one next door
+    world.surveyors.add("SV-PD", "310115", capacity=1, active=1)
+    world.surveyors.add("SV-HP", "310101", capacity=2)
+    claim_id = world.awaiting("310115")
+    dispatch = DispatchService(world.claims, world.surveyors, world.queue, world.telemetry, clock=Clock(NOW),
+                               max_rings=0)
+
+    # WHEN the claim is dispatched with no fallback rings
+    status = dispatch.dispatch(claim_id)
+
+    # THEN it waits rather than going next door
+    assert status is ClaimStatus.WAITING_FOR_SURVEYOR
+    assert world.load("SV-HP") == 0

@@ -1,6 +1,7 @@
 """ScoringService with fakes: score once, route by segment, idempotent on redelivery."""
 from __future__ import annotations
 
+from decimal import Decimal
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -40,8 +41,8 @@ def _stored(claims, **sub) -> str:
 
 
 def test_small_micro_claim_goes_to_review_on_the_fast_track(scoring, claims, queue, telemetry):
-    # GIVEN a received small food-safety claim
-    claim_id = _stored(claims, amount="35.50")
+    # GIVEN a received small food-safety claim, above the product's auto-approve threshold (100)
+    claim_id = _stored(claims, amount="150.00")
 
     # WHEN it is scored
     status = scoring.score(claim_id, "abc-123")
@@ -58,6 +59,50 @@ def test_small_micro_claim_goes_to_review_on_the_fast_track(scoring, claims, que
         ("claim.scored", ClaimStatus.SCORED, "system:scoring"), ("claim.routed", ClaimStatus.IN_REVIEW, "system:scoring")]
     assert queue.sent == []
     assert telemetry.counts["ClaimsScored"] == 1
+
+
+def test_a_tiny_covered_claim_is_auto_approved_with_its_suggested_payout(scoring, claims, queue):
+    # GIVEN a received food-safety claim below the product's auto-approve threshold
+    claim_id = _stored(claims, amount="35.50")
+
+    # WHEN it is scored
+    status = scoring.score(claim_id)
+
+    # THEN it is approved by the system for the suggested payout, with the rule that allowed it on record
+    claim = claims.get(claim_id)
+    assert status is ClaimStatus.APPROVED
+    assert (claim.decision, claim.approved_amount, claim.decided_by) == ("auto_approve", Decimal("35.50"),
+                                                                         "system:scoring")
+    assert "payout.auto_approve" in claim.score_reasons
+    assert claims.events(claim_id)[-1].kind == "claim.auto_approved"
+    assert queue.on("dispatch") == []
+
+
+def test_every_reason_is_kept_with_its_weight_evidence_and_the_rules_version(scoring, claims):
+    claim_id = _stored(claims, amount="150.00")
+    scoring.score(claim_id)
+    claim = claims.get(claim_id)
+    scored = next(e for e in claims.events(claim_id) if e.kind == "claim.scored")
+    assert claim.rules_version and scored.detail["rules_version"] == claim.rules_version
+    assert [r["rule_id"] for r in scored.detail["reasons"]] == list(claim.score_reasons)
+    assert all({"rule_id", "weight", "evidence"} <= set(r) for r in claim.score_detail)
+
+
+def test_a_second_claim_on_the_same_policy_and_day_is_flagged_as_a_possible_duplicate(scoring, claims):
+    # GIVEN a claim already scored, then another on the same policy for a loss the same day
+    first = _stored(claims, amount="150.00")
+    scoring.score(first)
+    second = _stored(claims, amount="150.00", occurred_at=NOW - timedelta(days=1, hours=3))
+
+    # WHEN the second is scored
+    scoring.score(second)
+
+    # THEN it is flagged (a soft flag: kept, sent to a person) with the first as evidence
+    claim = claims.get(second)
+    assert "history.possible_duplicate" in claim.score_reasons
+    evidence = next(r["evidence"] for r in claim.score_detail if r["rule_id"] == "history.possible_duplicate")
+    assert first in str(evidence)
+    assert claim.status is ClaimStatus.IN_REVIEW and claim.segment is Segment.STANDARD_REVIEW
 
 
 def test_motor_claim_awaits_a_surveyor_and_dispatch_is_asked(scoring, claims, queue):
@@ -87,7 +132,7 @@ def test_dispatch_message_falls_back_to_the_claims_own_correlation_id(scoring, c
 
 def test_redelivered_message_for_a_reviewed_claim_changes_nothing(scoring, claims, queue, telemetry):
     # GIVEN a claim already scored into review
-    claim_id = _stored(claims)
+    claim_id = _stored(claims, amount="150.00")
     scoring.score(claim_id)
     before, events = claims.get(claim_id), claims.events(claim_id)
 
