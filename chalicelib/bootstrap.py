@@ -71,7 +71,8 @@ class Container:
                                       PolicyResolver(self.policies, catalogue()), catalogue(),
                                       history=self.history, notifier=self.notifier)
         self.dispatch = DispatchService(self.claims, self.surveyors, self.queue, self.telemetry,
-                                        retry_base_seconds=s.dispatch_retry_base_seconds)
+                                        retry_base_seconds=s.dispatch_retry_base_seconds,
+                                        escalate_after_seconds=s.dispatch_escalate_after_seconds, notifier=self.notifier)
         self.reconciler = Reconciler(self.claims, self.queue, self.telemetry, s.reconcile_after_seconds)
         self.callers = CallerService(self.policies, self.caller_directory, self.contact_log, self.contact_store,
                                      self.telemetry)

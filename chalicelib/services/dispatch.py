@@ -1,5 +1,8 @@
-"""Dispatch: reserve a free surveyor in the claim's region, or wait and try again later."""
+"""Dispatch: reserve a free surveyor in the claim's region (then its neighbours), or wait and try
+again later with a growing delay; a claim nobody could take within the SLA is escalated to a person."""
 from __future__ import annotations
+
+from datetime import timedelta
 
 from chalicelib.domain.claim import ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
@@ -9,6 +12,7 @@ from chalicelib.services.ports import AssignOutcome, ClaimQueue, ClaimRepository
 
 ACTOR = "system:dispatch"
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
+ESCALATION_PRIORITY_BOOST = 30
 _DISPATCHABLE = (ClaimStatus.AWAITING_SURVEYOR, ClaimStatus.WAITING_FOR_SURVEYOR)
 
 
@@ -19,7 +23,7 @@ def retry_delay(attempt: int, base_seconds: int) -> int:
 class DispatchService:
     def __init__(self, claims: ClaimRepository, surveyors: SurveyorRepository, queue: ClaimQueue,
                  telemetry: Telemetry, retry_base_seconds: int = 30, clock=utc_now,
-                 max_rings: int = DEFAULT_MAX_RINGS):
+                 max_rings: int = DEFAULT_MAX_RINGS, escalate_after_seconds: int = 2 * 3600, notifier=None):
         self._claims = claims
         self._surveyors = surveyors
         self._queue = queue
@@ -27,6 +31,8 @@ class DispatchService:
         self._retry_base = retry_base_seconds
         self._clock = clock
         self._max_rings = max_rings
+        self._escalate_after = timedelta(seconds=escalate_after_seconds)
+        self._notifier = notifier
 
     @traced
     def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0) -> ClaimStatus:
@@ -45,6 +51,8 @@ class DispatchService:
                                             surveyor_id=surveyor.surveyor_id)
             outcome = self._claims.assign_surveyor(surveyor, claim, after, event)
             if outcome is AssignOutcome.ASSIGNED:
+                if self._notifier is not None:
+                    self._notifier.status_changed(after)
                 self._telemetry.count("ClaimsDispatched", 1)
                 logger.info("surveyor assigned", extra={"claim_id": claim_id, "surveyor_id": surveyor.surveyor_id})
                 return after.status
@@ -55,12 +63,24 @@ class DispatchService:
         return self._wait(claim, correlation_id, attempt)
 
     def _wait(self, claim, correlation_id: str | None, attempt: int) -> ClaimStatus:
+        now = self._clock()
+        change = None
         if claim.status is ClaimStatus.AWAITING_SURVEYOR:
-            waiting, event = claim.transition(ClaimStatus.WAITING_FOR_SURVEYOR, actor=ACTOR,
-                                              kind="claim.waiting_for_surveyor", at=self._clock())
+            change = claim.transition(ClaimStatus.WAITING_FOR_SURVEYOR, actor=ACTOR, kind="claim.waiting_for_surveyor",
+                                      at=now, waiting_since=now)
+        elif not claim.escalated and claim.waiting_since and now - claim.waiting_since >= self._escalate_after:
+            # Past the SLA: into the agent queue, ahead of what it was, while dispatch keeps trying.
+            change = claim.record("claim.dispatch_escalated", actor=ACTOR, at=now, escalated=True,
+                                  priority=min(100, claim.priority + ESCALATION_PRIORITY_BOOST),
+                                  detail={"waiting_seconds": int((now - claim.waiting_since).total_seconds())})
+        if change is not None:
             try:
-                self._claims.save(claim, waiting, [event])
-                claim = waiting
+                self._claims.save(claim, change[0], [change[1]])
+                claim = change[0]
+                if claim.escalated:
+                    self._telemetry.count("DispatchEscalated", 1)
+                    logger.warning("no surveyor within the SLA; escalated to the agent queue",
+                                   extra={"claim_id": claim.claim_id})
             except ConcurrentUpdate:
                 claim = self._claims.get(claim.claim_id)
                 if claim.status not in _DISPATCHABLE:

@@ -337,3 +337,31 @@ def test_max_rings_zero_keeps_dispatch_in_the_claims_own_region(world):
     # THEN it waits rather than going next door
     assert status is ClaimStatus.WAITING_FOR_SURVEYOR
     assert world.load("SV-HP") == 0
+
+
+def test_a_claim_nobody_takes_within_the_sla_is_escalated_once_to_the_agent_queue():
+    # GIVEN dispatch with a one-hour SLA, a clock, and nobody free for a claim
+    world = World()
+    clock = Clock(NOW)
+    world.dispatch = DispatchService(world.claims, world.surveyors, world.queue, world.telemetry, clock=clock,
+                                     escalate_after_seconds=3600)
+    claim_id = world.awaiting()
+
+    # WHEN it waits, is retried before the SLA, then after it, then again
+    world.dispatch.dispatch(claim_id)
+    clock.advance(minutes=30)
+    world.dispatch.dispatch(claim_id, attempt=1)
+    before_sla = world.claims.get(claim_id)
+    clock.advance(minutes=31)
+    world.dispatch.dispatch(claim_id, attempt=2)
+    world.dispatch.dispatch(claim_id, attempt=3)
+
+    # THEN it is escalated once the hour has passed, and only once: in the agent queue, higher priority,
+    # still waiting (dispatch keeps trying)
+    claim = world.claims.get(claim_id)
+    assert not before_sla.escalated and not before_sla.needs_a_person
+    assert (claim.status, claim.escalated, claim.needs_a_person) == (ClaimStatus.WAITING_FOR_SURVEYOR, True, True)
+    assert claim.priority == before_sla.priority + 30
+    assert [e.kind for e in world.claims.events(claim_id)].count("claim.dispatch_escalated") == 1
+    assert world.telemetry.counts["DispatchEscalated"] == 1
+    assert len(world.queue.on("dispatch")) == 4
