@@ -1,0 +1,221 @@
+"""The agent queue and the agent's decision; surveyors' status and completed surveys (over HTTP)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib import bootstrap
+from chalicelib.adapters.models import SurveyorModel
+from chalicelib.domain.claim import ClaimStatus
+from infra.seed import DEMO_AGENT_TOKEN, DEMO_SURVEYOR_TOKENS
+from tests.fakes import claim_body, motor_claim_body
+from tests.integration.conftest import HELLOBIKE, MOTOR, post_claim, surveyor_load
+
+AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "application/json"}
+
+
+def submitted(client, body, api_key=None) -> str:
+    response = post_claim(client, body, **({"api_key": api_key} if api_key else {}))
+    assert response.status_code == 202, response.body
+    return json.loads(response.body)["claim_id"]
+
+
+def in_review(client, pipeline, **body) -> str:
+    """A food-safety claim scored into review (above what the product auto-approves)."""
+    claim_id = submitted(client, claim_body(**{"amount": "135.50", **body}))
+    pipeline.score_all()
+    assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.IN_REVIEW
+    return claim_id
+
+
+def decide(client, claim_id: str, body: dict, version: int | str | None):
+    headers = dict(AGENT)
+    if version is not None:
+        headers["if-match"] = f'"{version}"' if isinstance(version, int) else version
+    return client.http.post(f"/v1/agent/claims/{claim_id}/decision", headers=headers, body=json.dumps(body))
+
+
+def version_of(client, claim_id: str) -> int:
+    response = client.http.get(f"/v1/agent/claims/{claim_id}", headers=AGENT)
+    assert response.status_code == 200
+    assert response.headers["ETag"] == f'"{json.loads(response.body)["version"]}"'
+    return json.loads(response.body)["version"]
+
+
+# -- queue -------------------------------------------------------------------------------------------
+
+def test_every_agent_route_needs_an_agent_token(client):
+    for method, path in (("GET", "/v1/agent/queue"), ("GET", "/v1/agent/claims/CLM-01M8A1P34J1AJE7W80VGT69MC2"),
+                         ("POST", "/v1/agent/claims/CLM-01M8A1P34J1AJE7W80VGT69MC2/decision")):
+        for headers in ({}, {"authorization": "Bearer nope"}, {"x-api-key": MOTOR}):
+            response = client.http.request(method, path, headers={**headers, "content-type": "application/json"},
+                                           body=b"{}")
+            assert response.status_code == 401, (method, path, headers)
+
+
+def test_the_queue_lists_claims_needing_a_person_highest_priority_first_in_pages(client, pipeline):
+    # GIVEN a plain claim in review, a larger one, and one whose description signals distress
+    plain = in_review(client, pipeline, description="午餐后腹泻")
+    larger = in_review(client, pipeline, amount="600.00", phone="+8613600136000", policy_number="PA2026000124",
+                       occurred_at="2026-11-20T12:00:00+08:00")
+    urgent = in_review(client, pipeline, description="急！孩子吃了外卖住院了，救命", phone="+8615800158000",
+                       policy_number="PA2026000126", occurred_at="2026-11-21T12:00:00+08:00")
+    claims = {c: bootstrap.container().claims.get(c) for c in (plain, larger, urgent)}
+
+    # WHEN an agent reads the queue two at a time
+    first = json.loads(client.http.get("/v1/agent/queue?limit=2", headers=AGENT).body)
+    second = json.loads(client.http.get(f"/v1/agent/queue?limit=2&cursor={first['next_cursor']}", headers=AGENT).body)
+
+    # THEN every claim appears once, by priority (distress first), with its reasons and suggestion
+    order = [c["claim_id"] for c in first["claims"] + second["claims"]]
+    assert sorted(order) == sorted(claims)
+    assert order == sorted(claims, key=lambda c: (-claims[c].priority, claims[c].received_at))
+    assert order[0] == urgent
+    assert second["next_cursor"] is None
+    top = first["claims"][0]
+    assert any(r["rule_id"] == "sentiment.distress" for r in top["reasons"])
+    assert top["suggested_payout"] and top["version"] == claims[urgent].version
+    assert "急" not in json.dumps(top, ensure_ascii=False)  # reasons carry categories, not the words
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=not-a-cursor"])
+def test_a_bad_page_request_is_a_400(client, query):
+    assert client.http.get(f"/v1/agent/queue?{query}", headers=AGENT).status_code == 400
+
+
+# -- decisions ---------------------------------------------------------------------------------------
+
+def test_accepting_the_suggestion_approves_the_suggested_payout_and_leaves_the_queue(client, pipeline):
+    claim_id = in_review(client, pipeline)
+    response = decide(client, claim_id, {"decision": "accept"}, version_of(client, claim_id))
+    assert response.status_code == 200, response.body
+    view = json.loads(response.body)
+    assert (view["status"], view["decision"]["decision"], view["decision"]["approved_amount"],
+            view["decision"]["decided_by"]) == ("APPROVED", "accept", "135.50", "agent-001")
+    assert view["timeline"][-1]["actor"] == "agent:agent-001" and view["timeline"][-1]["kind"] == "claim.decided"
+    queue = json.loads(client.http.get("/v1/agent/queue", headers=AGENT).body)["claims"]
+    assert claim_id not in [c["claim_id"] for c in queue]
+
+
+def test_override_needs_an_amount_and_a_reason(client, pipeline):
+    claim_id = in_review(client, pipeline)
+    version = version_of(client, claim_id)
+    incomplete = decide(client, claim_id, {"decision": "override", "amount": "80.00"}, version)
+    assert incomplete.status_code == 400
+    assert [d["field"] for d in json.loads(incomplete.body)["error"]["details"]] == ["reason"]
+    done = decide(client, claim_id, {"decision": "override", "amount": "80.00", "reason": "partial refund by shop"},
+                  version)
+    assert done.status_code == 200
+    claim = bootstrap.container().claims.get(claim_id)
+    assert (claim.status, str(claim.approved_amount), claim.decision_reason) == (
+        ClaimStatus.APPROVED, "80.00", "partial refund by shop")
+
+
+def test_reject_needs_a_reason(client, pipeline):
+    claim_id = in_review(client, pipeline)
+    version = version_of(client, claim_id)
+    assert decide(client, claim_id, {"decision": "reject"}, version).status_code == 400
+    assert decide(client, claim_id, {"decision": "reject", "reason": "not a covered loss"}, version).status_code == 200
+    assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.REJECTED
+
+
+def test_a_decision_on_a_stale_version_fails_cleanly_and_changes_nothing(client, pipeline):
+    # GIVEN two agents who opened the same claim, and the first decided
+    claim_id = in_review(client, pipeline)
+    seen = version_of(client, claim_id)
+    assert decide(client, claim_id, {"decision": "accept"}, seen).status_code == 200
+    after_first = bootstrap.container().claims.get(claim_id)
+
+    # WHEN the second decides on the version they saw
+    response = decide(client, claim_id, {"decision": "reject", "reason": "duplicate"}, seen)
+
+    # THEN 409, and the first decision stands untouched
+    assert response.status_code == 409
+    assert json.loads(response.body)["error"]["code"] == "STALE_VERSION"
+    assert bootstrap.container().claims.get(claim_id) == after_first
+
+
+@pytest.mark.parametrize("if_match", [None, "", "abc", '"x"'])
+def test_a_decision_without_a_usable_if_match_is_a_400(client, pipeline, if_match):
+    claim_id = in_review(client, pipeline)
+    response = decide(client, claim_id, {"decision": "accept"}, if_match)
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["details"][0]["field"] == "If-Match"
+
+
+def test_accept_without_a_suggested_payout_is_422(client, pipeline):
+    # GIVEN a claim that could not be tied to a policy (no suggestion)
+    claim_id = submitted(client, claim_body(amount="135.50", policy_number="PX0000000000", phone="+8613100000000"),
+                         api_key=HELLOBIKE)  # its order id is another partner's: nothing matches
+    pipeline.score_all()
+    response = decide(client, claim_id, {"decision": "accept"}, version_of(client, claim_id))
+    assert response.status_code == 422
+
+
+def test_a_claim_not_in_review_cannot_be_decided(client, pipeline):
+    claim_id = submitted(client, claim_body(amount="35.50"))  # auto-approved by scoring
+    pipeline.score_all()
+    response = decide(client, claim_id, {"decision": "reject", "reason": "x"}, version_of(client, claim_id))
+    assert response.status_code == 422
+
+
+# -- surveyors ---------------------------------------------------------------------------------------
+
+def surveyor_headers(surveyor_id: str) -> dict:
+    return {"authorization": f"Bearer {DEMO_SURVEYOR_TOKENS[surveyor_id]}", "content-type": "application/json"}
+
+
+def test_a_surveyor_acts_only_as_themselves(client):
+    body = json.dumps({"status": "OFF_DUTY"})
+    assert client.http.post("/v1/surveyors/SV-SH-001/status", headers=surveyor_headers("SV-SH-002"),
+                            body=body).status_code == 404
+    assert client.http.post("/v1/surveyors/SV-SH-001/status", headers=AGENT, body=body).status_code == 401
+    ok = client.http.post("/v1/surveyors/SV-SH-001/status", headers=surveyor_headers("SV-SH-001"), body=body)
+    assert ok.status_code == 200
+    assert SurveyorModel.get("SV-SH-001").status == "OFF_DUTY"
+
+
+def test_an_off_duty_surveyor_gets_no_claim(client, pipeline):
+    for surveyor_id in ("SV-SH-001", "SV-SH-002"):
+        client.http.post(f"/v1/surveyors/{surveyor_id}/status", headers=surveyor_headers(surveyor_id),
+                         body=json.dumps({"status": "OFF_DUTY"}))
+    claim_id = submitted(client, motor_claim_body(region="310115"), api_key=MOTOR)
+    pipeline.score_all()
+    pipeline.dispatch_all()
+    assert bootstrap.container().claims.get(claim_id).surveyor_id not in ("SV-SH-001", "SV-SH-002")
+
+
+def test_completing_a_survey_frees_capacity_and_sends_the_claim_to_review_once(client, pipeline):
+    # GIVEN a motor claim assigned to a Pudong surveyor
+    claim_id = submitted(client, motor_claim_body(region="310115"), api_key=MOTOR)
+    pipeline.score_all()
+    pipeline.dispatch_all()
+    claim = bootstrap.container().claims.get(claim_id)
+    surveyor_id = claim.surveyor_id
+    assert claim.status is ClaimStatus.SURVEYOR_ASSIGNED and surveyor_id in DEMO_SURVEYOR_TOKENS
+    load = surveyor_load(surveyor_id)
+    path = f"/v1/surveyors/{surveyor_id}/assignments/{claim_id}/complete"
+    report = json.dumps({"assessed_amount": "2800.00", "notes": "rear bumper, lights"})
+
+    # WHEN the surveyor reports the survey done, and the app retries the request
+    first = client.http.post(path, headers=surveyor_headers(surveyor_id), body=report)
+    again = client.http.post(path, headers=surveyor_headers(surveyor_id), body=report)
+
+    # THEN the claim is back in review with the survey on its timeline, and capacity came back once
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert json.loads(first.body)["status"] == json.loads(again.body)["status"] == "IN_REVIEW"
+    assert surveyor_load(surveyor_id) == load - 1
+    kinds = [e.kind for e in bootstrap.container().claims.events(claim_id)]
+    assert kinds[-2:] == ["claim.survey_completed", "claim.routed"] and kinds.count("claim.survey_completed") == 1
+
+
+def test_another_surveyor_cannot_complete_someone_elses_assignment(client, pipeline):
+    claim_id = submitted(client, motor_claim_body(region="310115"), api_key=MOTOR)
+    pipeline.score_all()
+    pipeline.dispatch_all()
+    assigned = bootstrap.container().claims.get(claim_id).surveyor_id
+    other = next(s for s in DEMO_SURVEYOR_TOKENS if s != assigned)
+    response = client.http.post(f"/v1/surveyors/{other}/assignments/{claim_id}/complete",
+                                headers=surveyor_headers(other), body="{}")
+    assert response.status_code == 404
