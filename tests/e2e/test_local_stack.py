@@ -86,6 +86,13 @@ def test_a_motor_claim_is_scored_and_dispatched_to_a_surveyor(local_stack: Local
     assert settled["coverage"]["covered"] is True
     assert settled["segment"] == "FIELD_SURVEY"
     assert settled["surveyor_id"] in {"SV-SH-001", "SV-SH-002"}
+    # AND motor-direct's callback (the stack's stand-in receiver) was told, signed, of the assignment
+    told = f"partner callback: claim {accepted['claim_id']} is SURVEYOR_ASSIGNED (signature verified"
+    deadline = time.monotonic() + SETTLE_WITHIN_SECONDS
+    while told not in local_stack.output():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the partner was never told of the assignment:\n{local_stack.tail()}")
+        time.sleep(0.2)
 
 
 def test_a_small_food_safety_claim_is_fast_tracked_to_review(local_stack: LocalStack):
