@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 import uuid
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable
@@ -71,11 +71,14 @@ MOTO_START_SECONDS = 30
 POLL_WAIT_SECONDS = 1  # long poll: short enough that a stop request is honoured within a second or two
 STOP_JOIN_SECONDS = 10
 DEMO_PARTNER_FOR_CURL = "motor-direct"
+# The demo claims' loss: yesterday, so they are never reported late whenever the stack runs.
+YESTERDAY_NOON_SHANGHAI = (datetime.now(timezone(timedelta(hours=8))) - timedelta(days=1)).replace(
+    hour=12, minute=30, second=0, microsecond=0).isoformat()
 DEMO_CLAIM = {
     "external_ref": "DEMO-0001",
     "policy": {"number": "PM2026000789"},
     "claimant": {"name": "王五", "phone": "+8613700137000"},
-    "loss": {"type": "motor_collision", "occurred_at": "2026-11-24T12:30:00+08:00",
+    "loss": {"type": "motor_collision", "occurred_at": YESTERDAY_NOON_SHANGHAI,
              "description": "rear-ended at a junction", "location": {"region_code": "310115"}},
     "amount": {"value": "3500.00", "currency": "CNY"},
     "vehicle": {"plate": "沪A12345"},

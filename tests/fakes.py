@@ -333,7 +333,7 @@ class FakePolicyDirectory:
 
 def policy(number: str, product: str, *, phone: str | None = None, plate: str | None = None,
            order_id: str | None = None, partner_id: str | None = None, starts: str = "2026-01-01",
-           ends: str = "2026-12-31", status: str = "ACTIVE") -> Policy:
+           ends: str = "2030-12-31", status: str = "ACTIVE") -> Policy:
     return Policy(number, product, f"CUS-{number}", date.fromisoformat(starts), date.fromisoformat(ends),
                   status, partner_id, phone, plate, order_id)
 

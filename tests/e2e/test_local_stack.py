@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from infra.local_stack import DEMO_CLAIM
+from infra.local_stack import DEMO_CLAIM, YESTERDAY_NOON_SHANGHAI
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_IVR_SECRET, DEMO_PARTNERS
 from tests.e2e.conftest import LocalStack, nobody_listens_on
 
@@ -27,7 +27,7 @@ FOOD_SAFETY_CLAIM = {
     "external_ref": "E2E-ELEME-0001",
     "policy": {"number": "PA2026000123", "order_id": "E123456"},
     "claimant": {"name": "张三", "phone": "+8613800138000"},
-    "loss": {"type": "food_safety", "occurred_at": "2026-11-24T12:30:00+08:00",
+    "loss": {"type": "food_safety", "occurred_at": YESTERDAY_NOON_SHANGHAI,
              "description": "stomach ache after lunch", "location": {"region_code": "310115"}},
     "amount": {"value": "135.50", "currency": "CNY"},  # above what food safety auto-approves (100)
 }

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -9,8 +10,12 @@ from chalicelib import bootstrap
 from chalicelib.adapters.models import SurveyorModel
 from chalicelib.domain.claim import ClaimStatus
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_SURVEYOR_TOKENS
-from tests.fakes import claim_body, motor_claim_body
+from tests.fakes import SHANGHAI, claim_body, motor_claim_body
 from tests.integration.conftest import HELLOBIKE, MOTOR, post_claim, surveyor_load
+
+def days_ago(days: int) -> str:
+    return (datetime.now(SHANGHAI) - timedelta(days=days)).replace(microsecond=0).isoformat()
+
 
 AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "application/json"}
 
@@ -58,9 +63,9 @@ def test_the_queue_lists_claims_needing_a_person_highest_priority_first_in_pages
     # GIVEN a plain claim in review, a larger one, and one whose description signals distress
     plain = in_review(client, pipeline, description="午餐后腹泻")
     larger = in_review(client, pipeline, amount="600.00", phone="+8613600136000", policy_number="PA2026000124",
-                       occurred_at="2026-11-20T12:00:00+08:00")
+                       occurred_at=days_ago(5))
     urgent = in_review(client, pipeline, description="急！孩子吃了外卖住院了，救命", phone="+8615800158000",
-                       policy_number="PA2026000126", occurred_at="2026-11-21T12:00:00+08:00")
+                       policy_number="PA2026000126", occurred_at=days_ago(4))
     claims = {c: bootstrap.container().claims.get(c) for c in (plain, larger, urgent)}
 
     # WHEN an agent reads the queue two at a time

@@ -7,6 +7,7 @@ import boto3
 
 from chalicelib.adapters.resources import CONTACTS_QUEUE, Tables
 from infra.seed import DEMO_AGENT_TOKEN
+from tests.fakes import yesterday_in_shanghai
 from tests.integration.conftest import MOTOR, post_claim
 from tests.integration.test_hotline_connect import flow_event, identify, report
 
@@ -69,7 +70,7 @@ def test_screen_pop_of_something_that_is_not_a_phone_number_is_a_400(client):
 def test_claims_from_partners_on_the_callers_number_show_as_open(client, pipeline):
     # GIVEN a partner claim whose claimant phone is the caller's, written loosely
     body = {"policy": {"number": "PM2026000790"}, "claimant": {"phone": "186 0018 6000"},
-            "loss": {"type": "motor_glass", "occurred_at": "2026-11-24T12:30:00+08:00", "description": "windscreen",
+            "loss": {"type": "motor_glass", "occurred_at": yesterday_in_shanghai().isoformat(), "description": "windscreen",
                      "location": {"region_code": "310115"}},
             "amount": {"value": "900.00", "currency": "CNY"}, "vehicle": {"plate": "沪AD12345"}}
     claim_id = json.loads(post_claim(client, body, api_key=MOTOR).body)["claim_id"]

@@ -107,7 +107,7 @@ def test_preferred_language_comes_from_the_policy_holder(client):
 def test_policy_numbers_with_a_slash_are_made_connect_safe(client):
     # GIVEN a policy whose number has a '/' on the caller's phone
     PolicyModel("PX/2026/0001", product="card_theft", customer_id="CUS-X", holder_name="测试",
-                holder_phone="+8613100000001", starts_on="2026-01-01", ends_on="2026-12-31").save()
+                holder_phone="+8613100000001", starts_on="2026-01-01", ends_on="2030-12-31").save()
 
     # WHEN the caller is identified
     answer = identify(client, flow_event(caller="+8613100000001"))

@@ -11,11 +11,12 @@ from PIL import Image, ImageDraw
 
 from chalicelib import bootstrap
 from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, Tables
+from tests.fakes import yesterday_in_shanghai
 from tests.integration.conftest import ELEME, HELLOBIKE
 
 JSON = {"content-type": "application/json"}
 FORM = {"submission_key": "5b0c7a52-9a0e-4d53-8f3e-1f7d6c2b9a11", "policy_number": "pa 2026000123",
-        "phone": "138 0013 8000", "loss_type": "food_safety", "occurred_at": "2026-11-24T12:30:00+08:00",
+        "phone": "138 0013 8000", "loss_type": "food_safety", "occurred_at": yesterday_in_shanghai().isoformat(),
         "region_code": "310115", "description": "午餐外卖后腹泻", "amount": "45.00", "language": "en"}
 
 
@@ -260,7 +261,7 @@ def test_a_photo_already_used_on_another_claim_is_flagged_even_recompressed(clie
     # GIVEN a photo on a partner claim
     partner_claim = json.loads(client.http.post("/v1/claims", headers={**JSON, "x-api-key": ELEME}, body=json.dumps({
         "policy": {"number": "PA2026000124"}, "claimant": {"phone": "+8613600136000"},
-        "loss": {"type": "food_safety", "occurred_at": "2026-11-20T12:00:00+08:00", "description": "x",
+        "loss": {"type": "food_safety", "occurred_at": yesterday_in_shanghai().isoformat(), "description": "x",
                  "location": {"region_code": "310115"}}, "amount": {"value": "60.00", "currency": "CNY"}})).body)
     upload(client, partner_claim["claim_id"], photo(3), headers={"x-api-key": ELEME})
 
