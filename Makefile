@@ -33,6 +33,9 @@ test-fast: $(STAMP)
 ## bench: benchmarks that print figures (never run by the tests)
 bench: $(STAMP)
 	$(PY) -m bench.intake
+	$(PY) -m bench.resolution
+	$(PY) -m bench.hotline
+	$(PY) -m bench.import_policies
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
