@@ -24,7 +24,7 @@ browser:
 
 ## test: the whole suite (unit, integration, end-to-end incl. the browser); .ci/run calls exactly this
 test: $(STAMP) browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 ## test-fast: unit and integration tiers only
 test-fast: $(STAMP)
