@@ -101,7 +101,6 @@ def build_aws(settings: Settings) -> Container:
     from chalicelib.adapters.notify import DynamoDeliveryLog, DynamoPartnerCallbacks, UrllibSender
     from chalicelib.adapters.policies import DynamoPolicyDirectory
     from chalicelib.adapters.public import DynamoAttachmentIndex, DynamoRateLimiter, S3AttachmentStore
-    from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
     from chalicelib.adapters.sqs import SqsClaimQueue, SqsContactLog
 
     dynamo.configure(settings.aws_region, settings.aws_connect_timeout_seconds,
@@ -125,13 +124,14 @@ def build_aws(settings: Settings) -> Container:
         claims=claims,
         surveyors=surveyors,
         partners=dynamo.DynamoPartnerDirectory(),
-        queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url, settings.notify_queue_url),
+        queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url, settings.notify_queue_url,
+                            settings.notify_dlq_url),
         policies=DynamoPolicyDirectory(),
         caller_directory=DynamoCallerDirectory(),
         contact_log=SqsContactLog(sqs, settings.contacts_queue_url),
         contact_store=DynamoContactStore(),
         rate_limiter=DynamoRateLimiter(claims.connection),
-        attachment_store=S3AttachmentStore(s3, ATTACHMENTS_BUCKET),
+        attachment_store=S3AttachmentStore(s3, settings.attachments_bucket),
         attachment_index=DynamoAttachmentIndex(claims.connection),
         history=dynamo.DynamoClaimHistory(),
         review=dynamo.DynamoReviewQueue(),

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
+
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -50,6 +52,9 @@ class Settings(BaseModel):
     # Partner callbacks: "partner_id:secret" entries; the secret signs each notification (X-Signature).
     partner_callback_secrets: tuple[tuple[str, SecretStr], ...] = ()
     notify_queue_url: str | None = None
+    notify_dlq_url: str | None = None  # where a notification goes after its last attempt
+    # Photos. The deployment names the bucket per account and region (bucket names are global).
+    attachments_bucket: str = Field(default=ATTACHMENTS_BUCKET, pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
     # A field claim nobody could take for this long is escalated to the agent queue.
     dispatch_escalate_after_seconds: int = Field(default=2 * 3600, ge=60)
     # Customer form: signed links to the claim's status page, and rate limits per phone and address.
@@ -61,7 +66,7 @@ class Settings(BaseModel):
 
     @field_validator("aws_endpoint_url", "scoring_queue_url", "dispatch_queue_url", "customer_id_key",
                      "contacts_queue_url", "twilio_auth_token", "status_token_secret", "notify_queue_url",
-                     mode="before")
+                     "notify_dlq_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value):
         return value or None
@@ -126,6 +131,8 @@ class Settings(BaseModel):
             "surveyor_tokens": "SURVEYOR_TOKENS",
             "partner_callback_secrets": "PARTNER_CALLBACK_SECRETS",
             "notify_queue_url": "NOTIFY_QUEUE_URL",
+            "notify_dlq_url": "NOTIFY_DLQ_URL",
+            "attachments_bucket": "ATTACHMENTS_BUCKET",
             "dispatch_escalate_after_seconds": "DISPATCH_ESCALATE_AFTER_SECONDS",
             "status_token_days": "STATUS_TOKEN_DAYS",
             "form_limit_per_phone": "FORM_LIMIT_PER_PHONE",

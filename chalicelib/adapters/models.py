@@ -9,7 +9,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.adapters.resources import Tables
@@ -311,7 +311,7 @@ class ContactModel(Model):
 class AttachmentSha256Index(GlobalSecondaryIndex):
     class Meta:
         index_name = "sha256-index"
-        projection = IncludeProjection(["claim_id"])
+        projection = KeysOnlyProjection()  # the table's keys (claim_id, attachment_id) are all it needs
 
     sha256 = UnicodeAttribute(hash_key=True)
 
@@ -319,7 +319,7 @@ class AttachmentSha256Index(GlobalSecondaryIndex):
 class AttachmentPhashIndex(GlobalSecondaryIndex):
     class Meta:
         index_name = "phash-index"
-        projection = IncludeProjection(["claim_id"])
+        projection = KeysOnlyProjection()  # the table's keys (claim_id, attachment_id) are all it needs
 
     phash = UnicodeAttribute(hash_key=True)
 

@@ -29,10 +29,10 @@ class SqsClaimQueue:
     """Queue URLs come from settings; when absent they are looked up once per container."""
 
     def __init__(self, client, scoring_url: str | None = None, dispatch_url: str | None = None,
-                 notify_url: str | None = None):
+                 notify_url: str | None = None, notify_dlq_url: str | None = None):
         self._client = client
         self._urls = {SCORING_QUEUE.name: scoring_url, DISPATCH_QUEUE.name: dispatch_url,
-                      NOTIFY_QUEUE.name: notify_url, NOTIFY_QUEUE.dlq_name: None}
+                      NOTIFY_QUEUE.name: notify_url, NOTIFY_QUEUE.dlq_name: notify_dlq_url}
         self._lock = threading.Lock()
 
     def _url(self, name: str) -> str:
