@@ -4,9 +4,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench browser clean
+.PHONY: run test test-fast bench browser clean synth deploy destroy
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -37,5 +37,30 @@ bench: $(STAMP)
 	$(PY) -m bench.hotline
 	$(PY) -m bench.import_policies
 
+## synth: CloudFormation of every stage into infra/cdk/cdk.out, offline (no AWS account needed)
+synth: $(STAMP)
+	$(PY) infra/cdk/app.py $(if $(STAGE),--stage $(STAGE))
+
+# The CDK CLI (Node.js), pinned in infra/cdk/package.json; deploy and destroy need it, synth does not.
+CDK := infra/cdk/node_modules/.bin/cdk
+$(CDK): infra/cdk/package.json infra/cdk/package-lock.json
+	cd infra/cdk && npm ci --no-audit --no-fund
+	touch $(CDK)
+
+CDK_CONTEXT = -c stage=$(STAGE) $(if $(PUBLIC_BASE_URL),-c public_base_url=$(PUBLIC_BASE_URL)) \
+	$(if $(ALARM_EMAIL),-c alarm_email=$(ALARM_EMAIL)) \
+	$(if $(CONNECT_INSTANCE_ARN),-c connect_instance_arn=$(CONNECT_INSTANCE_ARN)) \
+	$(if $(SECRETS_REVISION),-c secrets_revision=$(SECRETS_REVISION))
+
+## deploy: one stage (the app synthesizes only STAGE, so --all is that stack) to the AWS account of your credentials (README "Deploying"): make deploy STAGE=dev
+deploy: $(STAMP) $(CDK)
+	@test -n "$(STAGE)" || { echo "make deploy STAGE=<dev|prod> [PUBLIC_BASE_URL=...] [ALARM_EMAIL=...]" >&2; exit 2; }
+	cd infra/cdk && ../../$(CDK) deploy --all $(CDK_CONTEXT) --require-approval broadening
+
+## destroy: remove a stage's stack (prod keeps its tables and bucket: RETAIN + deletion protection)
+destroy: $(STAMP) $(CDK)
+	@test -n "$(STAGE)" || { echo "make destroy STAGE=<dev|prod>" >&2; exit 2; }
+	cd infra/cdk && ../../$(CDK) destroy --all $(CDK_CONTEXT)
+
 clean:
-	rm -rf $(VENV) .pytest_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache test-artifacts infra/cdk/cdk.out infra/cdk/node_modules

@@ -51,6 +51,7 @@ QUEUE_URL_ENV = {
     DISPATCH_QUEUE.name: "DISPATCH_QUEUE_URL",
     CONTACTS_QUEUE.name: "CONTACTS_QUEUE_URL",
     NOTIFY_QUEUE.name: "NOTIFY_QUEUE_URL",
+    NOTIFY_QUEUE.dlq_name: "NOTIFY_DLQ_URL",
 }
 
 # The stage's secret (Secrets Manager, JSON): the keys and the variables they become. CUSTOMER_ID_KEY
@@ -164,10 +165,7 @@ FUNCTIONS: dict[str, FunctionAccess] = {
         ),
         consume=NOTIFY_QUEUE.name,
         send_to=(NOTIFY_QUEUE.name, NOTIFY_QUEUE.dlq_name),
-        queue_url_env=(NOTIFY_QUEUE.name,),
-        # SqsClaimQueue looks the notify DLQ's URL up by name (no setting for it yet): allowed on
-        # that one queue only. Drop it once the code reads a NOTIFY_DLQ_URL setting.
-        queue_url_lookups=(NOTIFY_QUEUE.dlq_name,),
+        queue_url_env=(NOTIFY_QUEUE.name, NOTIFY_QUEUE.dlq_name),
         secrets=("PARTNER_CALLBACK_SECRETS",),
     ),
     # S3 trigger: the photo, photos seen before (hash indexes), attachment + claim + timeline.

@@ -22,6 +22,7 @@ if __name__ == "__main__":
     # Run as a script, Python puts infra/cdk first on the path; the app imports the project instead.
     sys.path[0:1] = [str(PROJECT_ROOT)]
 
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # Node 20 runs the CDK; it only warns
 import aws_cdk as cdk  # noqa: E402
 
 from infra.cdk.stack import ClaimsIntakeStack, DeploySettings  # noqa: E402

@@ -139,7 +139,7 @@ class ClaimsIntakeStack(Stack):
 
         self.tables = {spec.name: self._table(spec, retain) for spec in table_specs()}
         self.dlqs: dict[str, sqs.Queue] = {}
-        self.queues: dict[str, sqs.Queue] = {spec.name: self._queue(spec) for spec in QUEUES}
+        self.queues: dict[str, sqs.Queue] = {spec.name: self._make_queue(spec) for spec in QUEUES}
         self.bucket = self._bucket(retain)
 
         self.chalice = ChaliceApp(self, "ChaliceApp", source_dir=source_dir, workdir=workdir)
@@ -195,7 +195,7 @@ class ClaimsIntakeStack(Stack):
             )
         return table
 
-    def _queue(self, spec: QueueSpec) -> sqs.Queue:
+    def _make_queue(self, spec: QueueSpec) -> sqs.Queue:
         dlq = sqs.Queue(self, f"{_camel(short_name(spec))}Dlq", queue_name=spec.dlq_name,
                         retention_period=Duration.seconds(DLQ_RETENTION_SECONDS),
                         encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True)
@@ -208,7 +208,7 @@ class ClaimsIntakeStack(Stack):
     def _bucket(self, removal: RemovalPolicy) -> s3.Bucket:
         return s3.Bucket(
             self, "AttachmentsBucket",
-            bucket_name=ATTACHMENTS_BUCKET,
+            bucket_name=self.bucket_name,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             encryption=s3.BucketEncryption.S3_MANAGED,
@@ -228,10 +228,16 @@ class ClaimsIntakeStack(Stack):
             removal_policy=removal,
         )
 
+    @property
+    def bucket_name(self) -> str:
+        """Bucket names are global across AWS: the app's name for it, then the account and region.
+        The functions get it as ATTACHMENTS_BUCKET (the local stack keeps the bare name)."""
+        return f"{ATTACHMENTS_BUCKET}-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
     def _bucket_arn(self, suffix: str = "") -> str:
-        # Built from the fixed name, not a reference to the bucket: the bucket's notification refers to
+        # Built from the name, not a reference to the bucket: the bucket's notification refers to
         # the function, whose role must not refer back to the bucket (a dependency cycle).
-        return f"arn:{Aws.PARTITION}:s3:::{ATTACHMENTS_BUCKET}{suffix}"
+        return f"arn:{Aws.PARTITION}:s3:::{self.bucket_name}{suffix}"
 
     def _check_package(self, source_dir: Path) -> list[str]:
         """What would make the deployed functions fail: error annotations, which stop `cdk deploy`."""
@@ -286,7 +292,9 @@ class ClaimsIntakeStack(Stack):
 
         for queue_name in access.queue_url_env:
             self.chalice.construct.add_environment_variable(QUEUE_URL_ENV[queue_name],
-                                                            self.queues[queue_name].queue_url, logical_id)
+                                                            self._queue(queue_name).queue_url, logical_id)
+        if access.s3_read or access.s3_presign_upload:
+            self.chalice.construct.add_environment_variable("ATTACHMENTS_BUCKET", self.bucket_name, logical_id)
         if access.needs_public_base_url:
             self.chalice.construct.add_environment_variable("PUBLIC_BASE_URL", self.deploy.public_base_url,
                                                             logical_id)
@@ -355,13 +363,16 @@ class ClaimsIntakeStack(Stack):
                                                   resources=[self._bucket_arn(f"/{ATTACHMENTS_PREFIX}*")]))
         return statements
 
-    def _queue_arn(self, name: str) -> str:
+    def _queue(self, name: str) -> sqs.Queue:
         for spec in QUEUES:
             if name == spec.name:
-                return self.queues[name].queue_arn
+                return self.queues[name]
             if name == spec.dlq_name:
-                return self.dlqs[spec.name].queue_arn
+                return self.dlqs[spec.name]
         raise ValueError(f"unknown queue {name!r}")
+
+    def _queue_arn(self, name: str) -> str:
+        return self._queue(name).queue_arn
 
     # -- triggers and callers --------------------------------------------------------------------
 
@@ -369,7 +380,7 @@ class ClaimsIntakeStack(Stack):
         cfn_bucket: s3.CfnBucket = self.bucket.node.default_child
         configurations = []
         for trigger in self.chalice.s3_triggers:
-            if trigger.bucket != ATTACHMENTS_BUCKET:
+            if trigger.bucket != ATTACHMENTS_BUCKET:  # the app's name; deployed, the bucket is this stack's
                 raise ValueError(f"{trigger.function} listens to {trigger.bucket}, not a bucket of this stack")
             logical_id = ChaliceApp.logical_id(trigger.function)
             function_arn = self.chalice.resource(logical_id).get_att("Arn").to_string()

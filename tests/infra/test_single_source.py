@@ -114,6 +114,17 @@ def test_each_table_of_the_stack_is_its_model(synth, stage, model):
 
 
 @pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
+def test_no_index_projects_a_key_attribute_as_a_non_key_one(model):
+    # DynamoDB refuses an INCLUDE projection that lists a key of the table or of the index
+    # (every index holds those anyway): CreateTable and the stack's deployment would fail.
+    schema = model._get_schema()
+    table_keys = {k["AttributeName"] for k in schema["key_schema"]}
+    for gsi in schema.get("global_secondary_indexes", []):
+        keys = table_keys | {k["AttributeName"] for k in gsi["key_schema"]}
+        assert not keys & set(gsi["projection"].get("NonKeyAttributes", [])), gsi["index_name"]
+
+
+@pytest.mark.parametrize("model", ALL_MODELS, ids=lambda m: m.__name__)
 def test_the_local_stack_builds_the_same_table(local_stack, synth, model):
     # GIVEN the table infra/provision.py created in moto, and the one in the CDK stack
     _, table = by_property(synth.templates["prod"], "AWS::DynamoDB::Table", "TableName")[model.Meta.table_name]
@@ -194,9 +205,10 @@ def test_each_queue_has_one_consumer_whose_timeout_the_visibility_covers_six_tim
 @pytest.mark.parametrize("stage", STAGES)
 def test_bucket_cors_and_trigger_match_the_local_stack(local_stack, synth, stage):
     # GIVEN the attachments bucket of the stack and of the local stack
-    buckets = by_property(synth.templates[stage], "AWS::S3::Bucket", "BucketName")
-    assert list(buckets) == [ATTACHMENTS_BUCKET]
-    _, bucket = buckets[ATTACHMENTS_BUCKET]
+    [bucket] = [props(r) for r in resources(synth.templates[stage], "AWS::S3::Bucket").values()]
+    # named after the app's bucket, then the account and region (bucket names are global)
+    assert bucket["BucketName"] == {"Fn::Join": ["", [f"{ATTACHMENTS_BUCKET}-", {"Ref": "AWS::AccountId"}, "-",
+                                                      {"Ref": "AWS::Region"}]]}
     [rule] = bucket["CorsConfiguration"]["CorsRules"]
     [local_rule] = local_stack["cors"]
 

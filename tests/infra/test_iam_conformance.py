@@ -19,6 +19,7 @@ import pytest
 from chalice import test as chalice_test
 
 from chalicelib import bootstrap
+from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
 from chalicelib.schemas.messages import PartnerNotice
 from chalicelib.services.notify import MAX_ATTEMPTS
 from infra.cdk.access import FUNCTIONS
@@ -107,6 +108,12 @@ _TRANSACT = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete
              "ConditionCheck": "dynamodb:ConditionCheckItem"}
 
 
+def _deployed_bucket(name: str) -> str:
+    """Deployed, the bucket is named per account and region and the functions get that name as
+    ATTACHMENTS_BUCKET (tests/infra/test_stack.py checks it); here they use the local stack's."""
+    return f"{name}-{ACCOUNT}-{REGION}" if name == ATTACHMENTS_BUCKET else name
+
+
 def required(call: Call) -> list[tuple[str, str]]:
     """(IAM action, resource ARN) pairs the call needs."""
     p = json.loads(call.params)
@@ -127,7 +134,7 @@ def required(call: Call) -> list[tuple[str, str]]:
         return [(f"sqs:{action}", _queue_arn_from_url(p["QueueUrl"]))]
     if call.service == "s3":
         action = {"HeadObject": "GetObject"}.get(call.operation, call.operation)
-        return [(f"s3:{action}", f"arn:aws:s3:::{p['Bucket']}/{p['Key']}")]
+        return [(f"s3:{action}", f"arn:aws:s3:::{_deployed_bucket(p['Bucket'])}/{p['Key']}")]
     return [(f"{call.service}:{call.operation}", "?")]
 
 
@@ -287,4 +294,4 @@ def test_the_checker_refuses_what_a_role_does_not_grant(synth):
     assert not is_allowed(statements, "dynamodb:GetItem", _table_arn("claims-intake-partners"))
     assert not is_allowed(statements, "dynamodb:Query", _table_arn("claims-intake-claims") + "/index/review-index")
     assert not is_allowed(statements, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:claims-intake-scoring")
-    assert not is_allowed(statements, "s3:GetObject", "arn:aws:s3:::claims-intake-attachments/claims/x")
+    assert not is_allowed(statements, "s3:GetObject", f"arn:aws:s3:::{_deployed_bucket(ATTACHMENTS_BUCKET)}/claims/x")

@@ -120,8 +120,16 @@ def test_each_function_gets_queue_urls_and_only_its_secrets_as_references(synth,
     assert secret_vars == set(access.secrets)
     for key in secret_vars:
         assert env[key] == f"{{{{resolve:secretsmanager:{APP_NAME}/{stage}:SecretString:{key}}}}}"
+    # AND the functions that touch photos get the stack's bucket (named per account and region)
+    if access.s3_read or access.s3_presign_upload:
+        bucket = next(iter(resources(tpl, "AWS::S3::Bucket").values()))
+        assert env["ATTACHMENTS_BUCKET"] == props(bucket)["BucketName"]
+    else:
+        assert "ATTACHMENTS_BUCKET" not in env
     # AND the app's settings accept the environment and see the queue URLs
     plain = {k: (v if isinstance(v, str) else f"https://sqs.example/{k}") for k, v in env.items()}
+    if "ATTACHMENTS_BUCKET" in plain:
+        plain["ATTACHMENTS_BUCKET"] = "claims-intake-attachments-123456789012-ap-southeast-1"
     plain = {k: ("" if k in SECRET_KEYS else v) for k, v in plain.items()}
     settings = Settings.from_env(plain)
     for queue_name in access.queue_url_env:
