@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench browser clean synth deploy destroy
+.PHONY: run test test-fast bench browser clean synth deploy destroy redrive
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 	$(PY) -m bench.resolution
 	$(PY) -m bench.hotline
 	$(PY) -m bench.import_policies
+
+## redrive: dead letters back to their queue once the cause is fixed (README "Dead letters")
+redrive: $(STAMP)
+	@test -n "$(QUEUE)" || { echo "make redrive QUEUE=<scoring|dispatch|contacts|notify|all> [ENDPOINT_URL=...] [MAX=N] [DRY_RUN=1]" >&2; exit 2; }
+	$(PY) -m infra.redrive $(QUEUE) $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL)) $(if $(MAX),--max $(MAX)) $(if $(DRY_RUN),--dry-run)
 
 ## synth: CloudFormation of every stage into infra/cdk/cdk.out, offline (no AWS account needed)
 synth: $(STAMP)

@@ -17,6 +17,7 @@ from chalicelib.adapters.models import (
     ClaimEventModel,
     ClaimModel,
     IdempotencyModel,
+    PartnerModel,
     PolicyModel,
     SurveyorModel,
 )
@@ -202,8 +203,18 @@ def _error_code(exc: Exception) -> str:
     return getattr(exc, "cause_response_code", None) or ""
 
 
+def _throttled(exc: Exception) -> bool:
+    """The request itself was refused for load (botocore has already retried it)."""
+    return _error_code(exc) in _THROTTLED
+
+
+def _items_throttled(exc: Exception) -> bool:
+    """A transaction cancelled because one of its items was throttled (botocore never retries that)."""
+    return any(r is not None and r.code == "ThrottlingError" for r in getattr(exc, "cancellation_reasons", None) or ())
+
+
 def _raise_if_throttled(exc: Exception) -> None:
-    if _error_code(exc) in _THROTTLED:
+    if _throttled(exc) or _items_throttled(exc):
         raise TemporarilyUnavailable("Storage is busy; please retry shortly.", retry_after_seconds=2) from exc
 
 
@@ -267,10 +278,13 @@ class DynamoClaimRepository:
                         results[i] = record
                     pending = [i for i in pending if i not in taken]
                     continue
-                _raise_if_throttled(exc)
+                if _throttled(exc):
+                    raise TemporarilyUnavailable("Storage is busy; please retry shortly.") from exc
                 if _error_code(exc) != "TransactionCanceledException" or attempt == _TRANSACTION_RETRIES:
                     raise TemporarilyUnavailable("Storage is busy; please retry shortly.") from exc
-                self._sleep(0.05 * (2 ** attempt))  # a concurrent transaction touched the same key
+                # a concurrent transaction touched the same key, or an item was throttled: nothing was
+                # written, so the same items (same claim ids) are sent again after a short pause
+                self._sleep(0.05 * (2 ** attempt))
         return results
 
     # -- reads -----------------------------------------------------------------------------------
@@ -375,7 +389,8 @@ class DynamoClaimRepository:
                     return AssignOutcome.CLAIM_CHANGED
                 if surveyor_failed:
                     return AssignOutcome.SURVEYOR_FULL
-                _raise_if_throttled(exc)
+                if _throttled(exc):
+                    raise TemporarilyUnavailable("Storage is busy; please retry shortly.") from exc
                 if attempt == _TRANSACTION_RETRIES:
                     return AssignOutcome.CLAIM_CHANGED  # the caller reloads and decides again
                 self._sleep(0.05 * (2 ** attempt))
@@ -403,6 +418,9 @@ class DynamoSurveyorRepository:
 
 
 class DynamoPartnerDirectory:
+    """Two GetItem calls (the key, then its partner) per lookup; the authenticator caches the answer per
+    container, so a warm intake makes none."""
+
     def by_key_hash(self, key_hash: str) -> PartnerIdentity | None:
         try:
             item = ApiKeyModel.get(key_hash)
@@ -410,7 +428,20 @@ class DynamoPartnerDirectory:
             return None
         if not item.active:
             return None
-        return PartnerIdentity(item.partner_id, item.key_hash)
+        try:
+            partner = PartnerModel.get(item.partner_id)
+        except PartnerModel.DoesNotExist:
+            partner = None  # a key may be issued before its partner record: the defaults apply
+        if partner is not None and not partner.active:
+            return None  # a suspended partner's keys all stop working
+        limit = _positive(partner.rate_limit_per_second) if partner else None
+        burst = _positive(partner.rate_burst) if partner else None
+        return PartnerIdentity(item.partner_id, item.key_hash, limit, max(1, int(burst)) if burst else None)
+
+
+def _positive(value) -> float | None:
+    """A configured limit, or None (the default applies) when it is unset or not above zero."""
+    return float(value) if value is not None and float(value) > 0 else None
 
 
 

@@ -3,12 +3,12 @@ media types, correlation ids. Blueprints built from ``ApiBlueprint`` get all of 
 from __future__ import annotations
 
 import functools
-import json
 import re
 import uuid
 from typing import Any, Callable
 
 from chalice import Blueprint, Response
+from pydantic_core import from_json
 
 from chalicelib.domain import errors as e
 from chalicelib.observability import CORRELATION_HEADER, bind, correlation_id_from, logger
@@ -41,12 +41,49 @@ _CHALICE_CODES = {
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
+# What an AWS service answers when it sheds load or fails on its side. An error that reaches a route has
+# outlasted botocore's own retries; the request is answered 503 with Retry-After, never 500: a retry is
+# safe, since every intake channel is idempotent on its key (Idempotency-Key, external_ref, submission
+# key, call id).
+_BUSY_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
+    "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
+    "SlowDown", "InternalServerError", "InternalError", "InternalFailure", "ServiceUnavailable",
+    "ServiceUnavailableException",
+})
+RETRY_AFTER_SECONDS = 2
+
 
 def status_of(error: e.DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
             return STATUS_BY_ERROR[cls]
     return 400
+
+
+def dependency_unavailable(error: BaseException) -> e.TemporarilyUnavailable | None:
+    """A TemporarilyUnavailable for an AWS call that stayed throttled, failing or unreachable, found by
+    type along the error's chain (PynamoDB raises its own errors from botocore's); None for anything
+    else, which stays a 500. botocore is imported here only on this failure path."""
+    from botocore.exceptions import ClientError, ConnectionError as AwsUnreachable, HTTPClientError
+
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, e.TemporarilyUnavailable):
+            return current
+        if isinstance(current, (AwsUnreachable, HTTPClientError)):
+            return e.TemporarilyUnavailable("A service we depend on is unreachable; please retry shortly.",
+                                            RETRY_AFTER_SECONDS)
+        if isinstance(current, ClientError):
+            response = current.response or {}
+            code = (response.get("Error") or {}).get("Code")
+            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+            if code in _BUSY_CODES or status >= 500:
+                return e.TemporarilyUnavailable("Storage is busy; please retry shortly.", RETRY_AFTER_SECONDS)
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def error_body(error: e.DomainError) -> dict[str, Any]:
@@ -82,6 +119,14 @@ class ApiBlueprint(Blueprint):
                     if status_of(error) >= 500:
                         logger.warning("request deferred", extra={"code": error.code})
                     return problem(error)
+                except Exception as failure:
+                    unavailable = dependency_unavailable(failure)
+                    if unavailable is None:
+                        raise
+                    # The error's type only: AWS messages can quote request contents.
+                    logger.warning("request deferred: a dependency is unavailable",
+                                   extra={"code": unavailable.code, "cause": type(failure).__name__})
+                    return problem(unavailable)
             return register(mapped)
         return decorator
 
@@ -118,8 +163,10 @@ def read_json_body(request, max_bytes: int) -> bytes:
 
 
 def load_json(raw: bytes) -> Any:
+    """JSON as the request models read it (pydantic's parser): the stdlib's would let through a lone
+    surrogate (``"\\ud800"``), which no UTF-8 encoder (nor DynamoDB) accepts afterwards."""
     try:
-        return json.loads(raw)
+        return from_json(raw)
     except (ValueError, UnicodeDecodeError):
         raise e.MalformedBody("The body is not valid JSON.") from None
 

@@ -27,6 +27,13 @@ class Accepted:
     already_reported: bool = False  # answered by the duplicate guard: the same loss from another call
 
 
+def _own_write(existing: IdempotencyRecord, new: NewClaim) -> bool:
+    """The key names the very claim this request wrote: its transaction committed, but the answer was
+    lost and the retried call found its own items. A new claim, then, not a replay: it still has to be
+    queued for scoring (and answered as new)."""
+    return existing.claim_id == new.claim.claim_id
+
+
 @dataclass(frozen=True)
 class IntakeRequest:
     owner: str
@@ -61,7 +68,7 @@ class IntakeService:
     def submit(self, request: IntakeRequest) -> Accepted:
         new = self._new_claim(request)
         existing = self._claims.add(new)
-        if existing is not None:
+        if existing is not None and not _own_write(existing, new):
             return self._replay(existing, new)
         self._enqueue([new])
         self._telemetry.count("ClaimsReceived", 1, channel=request.submission.channel.value)
@@ -87,7 +94,7 @@ class IntakeService:
         outcomes = self._claims.add_many([news[i] for i in to_store]) if to_store else []
         stored: list[NewClaim] = []
         for i, existing in zip(to_store, outcomes):
-            if existing is None:
+            if existing is None or _own_write(existing, news[i]):
                 stored.append(news[i])
                 results[i] = Accepted(news[i].claim.claim_id, ClaimStatus.RECEIVED)
             else:
