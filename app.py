@@ -6,6 +6,7 @@ from chalicelib.api.agent import bp as agent
 from chalicelib.api.connect import bp as connect
 from chalicelib.api.http import http_middleware
 from chalicelib.api.ivr_events import bp as ivr_events
+from chalicelib.api.openapi import bp as openapi
 from chalicelib.api.partner_claims import bp as partner_claims
 from chalicelib.api.public import bp as public
 from chalicelib.api.surveyors import bp as surveyors
@@ -30,3 +31,4 @@ app.register_blueprint(pipeline)
 app.register_blueprint(contacts)
 app.register_blueprint(attachments)
 app.register_blueprint(notify)
+app.register_blueprint(openapi)

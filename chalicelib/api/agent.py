@@ -12,11 +12,10 @@ from chalicelib.bootstrap import container
 from chalicelib.domain.errors import FieldProblem, NotFound, ValidationFailed
 from chalicelib.domain.ids import is_claim_id
 from chalicelib.observability import bind
-from chalicelib.schemas.agent import DecisionIn
-from chalicelib.schemas.public import parse
 from chalicelib.services.decisions import Action, Decision
 
 _VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
+_PAGE_SIZE = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes '²', which int() refuses
 MAX_BODY = 8 * 1024
 
 bp = ApiBlueprint(__name__)
@@ -40,7 +39,7 @@ def agent_queue():
     agent_id()
     query = bp.current_request.query_params or {}
     raw_limit = query.get("limit", "20")
-    if not raw_limit.isdigit():
+    if not _PAGE_SIZE.fullmatch(raw_limit):
         raise ValidationFailed("The page size is not valid.", [FieldProblem("limit", "must be a whole number")])
     claims, cursor = container().decisions.queue(int(raw_limit), query.get("cursor"))
     body = {"claims": [triage_view(c) for c in claims], "next_cursor": cursor}
@@ -68,6 +67,10 @@ def agent_decision(claim_id: str):
     if match is None:
         raise ValidationFailed("Say which version you decided on.", [FieldProblem(
             "If-Match", "the claim's version (its ETag) is required")])
+    # The request schemas load with the first decision, not with app.py: most containers never see one.
+    from chalicelib.schemas.agent import DecisionIn
+    from chalicelib.schemas.public import parse
+
     body = parse(DecisionIn, read_json_body(request, MAX_BODY), "decision")
     decision = Decision(Action(body.decision), int(match.group(1)),
                         Decimal(body.amount) if body.amount is not None else None, body.reason)

@@ -8,7 +8,7 @@ retry budget (set per function in .chalice/config.json). No personal data goes i
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from chalice import Blueprint
 from pydantic import ValidationError
@@ -20,8 +20,10 @@ from chalicelib.domain.errors import DomainError
 from chalicelib.domain.ivr import language_or_default, peril_for_digit, voice_reference
 from chalicelib.domain.perils import PERILS
 from chalicelib.observability import bind, logger
-from chalicelib.schemas.ivr import ContactFlowEvent, connect_value
 from chalicelib.services.callers import CONTACT_MIN_SECONDS, PhoneReport
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.ivr import ContactFlowEvent
 
 bp = Blueprint(__name__)
 
@@ -38,10 +40,16 @@ def _seconds_left(context) -> Callable[[], float]:
 
 
 def _flat(answer: dict[str, object]) -> dict[str, str]:
+    from chalicelib.schemas.ivr import connect_value
+
     return {key: connect_value(value) for key, value in answer.items()}
 
 
 def _parse(event: dict) -> ContactFlowEvent | None:
+    # The IVR schemas are imported on the first call, not with the module: app.py imports this module
+    # for the API handler too, whose requests never need them.
+    from chalicelib.schemas.ivr import ContactFlowEvent
+
     try:
         return ContactFlowEvent.model_validate(event)
     except ValidationError:
@@ -117,7 +125,7 @@ def connect_report_claim(event, context):
     report = PhoneReport(
         channel=Channel.IVR_CONNECT, owner=OWNER, call_id=contact_id, caller=flow.caller, loss_type=loss_type,
         amount=_amount(flow), policy_number=flow.value("policy_number"),
-        region_code=region if region and region.isdigit() and len(region) == 6 else None,
+        region_code=region if region and region.isascii() and region.isdigit() and len(region) == 6 else None,
         correlation_id=contact_id)
     try:
         accepted = container().phone_intake.report(report, _seconds_left(context))

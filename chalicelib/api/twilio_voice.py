@@ -6,7 +6,6 @@ PUBLIC_BASE_URL + path + query) and the sorted form parameters with the account'
 """
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qsl, urlencode
 
 from chalice import Response
@@ -18,10 +17,8 @@ from chalicelib.domain.caller import CallerSummary, Contact
 from chalicelib.domain.claim import Channel, utc_now
 from chalicelib.domain.errors import (
     DomainError,
-    FieldProblem,
     PayloadTooLarge,
     UnsupportedMediaType,
-    ValidationFailed,
 )
 from chalicelib.domain.ivr import (
     MENU,
@@ -45,7 +42,6 @@ FORM = "application/x-www-form-urlencoded"
 VOICE_PATH = "/v1/ivr/twilio/voice"
 GATHER_PATH = "/v1/ivr/twilio/gather"
 MAX_FORM_BYTES = 16 * 1024  # Twilio's parameters are a few hundred bytes
-_CALL_SID = re.compile(r"[A-Za-z0-9]{2,64}")
 
 
 def _signed_form(path: str) -> dict[str, str]:
@@ -67,9 +63,9 @@ def _signed_form(path: str) -> dict[str, str]:
         reason = "missing" if not signature else "mismatch" if token else "not_configured"
         logger.warning("Twilio signature rejected", extra={"reason": reason})
         raise SignatureRejected(reason)
-    form = dict(pairs)
-    if not _CALL_SID.fullmatch(form.get("CallSid", "")):
-        raise ValidationFailed("The call is not identified.", [FieldProblem("CallSid", "is required")])
+    from chalicelib.schemas.ivr import twilio_form  # on the first webhook: see api/connect.py
+
+    form = twilio_form(pairs)
     bind(correlation_id=form["CallSid"])
     return form
 

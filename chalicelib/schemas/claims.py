@@ -15,10 +15,12 @@ LossType = Literal[tuple(PERILS)]  # type: ignore[valid-type]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
-Money = Annotated[str, StringConstraints(pattern=r"^\d{1,12}(\.\d{1,2})?$")]
+# [0-9], not \d: the validator's \d also takes other scripts' digits ('３１０１１５', '١٢'), which Decimal
+# would read but nothing downstream (region tables, the agent's screen) expects.
+Money = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$")]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-()]{4,30}$")]
-RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from chalicelib.domain.errors import FieldProblem, ValidationFailed
 from chalicelib.schemas.claims import AmountIn, LocationIn, LossType, PolicyIn, Text, VehicleIn
 
 CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
 
 
 # -- Amazon Connect ----------------------------------------------------------------------------------
+
+# Connect's own limits are far below these (ids are UUIDs, contact attributes 32 KB in all); they bound
+# what a misconfigured flow or a forged invocation can make us read. Beyond them: result=error, BAD_EVENT.
+CONNECT_MAX_TEXT = 256
+CONNECT_MAX_ENTRIES = 256
+
 
 class _Lenient(BaseModel):
     """Connect adds fields over time; only what is used is read."""
@@ -20,25 +27,25 @@ class _Lenient(BaseModel):
 
 
 class ConnectEndpoint(_Lenient):
-    address: str | None = Field(default=None, alias="Address")
-    type: str | None = Field(default=None, alias="Type")
+    address: str | None = Field(default=None, alias="Address", max_length=CONNECT_MAX_TEXT)
+    type: str | None = Field(default=None, alias="Type", max_length=CONNECT_MAX_TEXT)
 
 
 class ConnectContactData(_Lenient):
     contact_id: CallId = Field(alias="ContactId")
-    initial_contact_id: str | None = Field(default=None, alias="InitialContactId")
-    channel: str | None = Field(default=None, alias="Channel")
+    initial_contact_id: str | None = Field(default=None, alias="InitialContactId", max_length=CONNECT_MAX_TEXT)
+    channel: str | None = Field(default=None, alias="Channel", max_length=CONNECT_MAX_TEXT)
     customer_endpoint: ConnectEndpoint | None = Field(default=None, alias="CustomerEndpoint")
-    attributes: dict[str, Any] = Field(default_factory=dict, alias="Attributes")
+    attributes: dict[str, Any] = Field(default_factory=dict, alias="Attributes", max_length=CONNECT_MAX_ENTRIES)
 
 
 class ConnectDetails(_Lenient):
     contact_data: ConnectContactData = Field(alias="ContactData")
-    parameters: dict[str, Any] = Field(default_factory=dict, alias="Parameters")
+    parameters: dict[str, Any] = Field(default_factory=dict, alias="Parameters", max_length=CONNECT_MAX_ENTRIES)
 
 
 class ContactFlowEvent(_Lenient):
-    name: str | None = Field(default=None, alias="Name")
+    name: str | None = Field(default=None, alias="Name", max_length=CONNECT_MAX_TEXT)
     details: ConnectDetails = Field(alias="Details")
 
     @property
@@ -102,3 +109,34 @@ class ClaimReported(_Strict):
     loss: PhoneLossIn
     amount: AmountIn | None = None
     vehicle: VehicleIn | None = None
+
+
+# -- Twilio Voice --------------------------------------------------------------------------------------
+
+class TwilioCallForm(BaseModel):
+    """Twilio's call parameters, as a Voice webhook posts them (form-encoded). Only CallSid is required;
+    Twilio adds parameters over time (all of them signed), so others are kept, not rejected. No field has
+    a length limit of its own: the whole form is at most 16 KiB (413), and a long SpeechResult is cut by
+    the menu, never an error."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    CallSid: str = Field(pattern=r"^[A-Za-z0-9]{2,64}$", description="Twilio's id of the call.")
+    From: str | None = Field(default=None, description="The caller's number (E.164), or a client or SIP address.")
+    To: str | None = None
+    AccountSid: str | None = None
+    CallStatus: str | None = None
+    Direction: str | None = None
+    Digits: str | None = Field(default=None, description="Keys pressed (gather).")
+    SpeechResult: str | None = Field(default=None, description="What the caller said (gather).")
+    Confidence: str | None = None
+
+
+def twilio_form(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The form's parameters (the last of a repeated name wins), once CallSid is a call's id."""
+    form = dict(pairs)
+    try:
+        TwilioCallForm.model_validate(form)
+    except ValidationError:
+        raise ValidationFailed("The call is not identified.", [FieldProblem("CallSid", "is required")]) from None
+    return form
