@@ -9,7 +9,7 @@ import threading
 from dataclasses import dataclass, field
 
 from chalicelib.observability import Telemetry
-from chalicelib.services.auth import AgentAuthenticator, PartnerAuthenticator
+from chalicelib.services.auth import AgentAuthenticator, PartnerAuthenticator, PartnerRateLimiter
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeService
 from chalicelib.domain.products import catalogue
@@ -65,7 +65,8 @@ class Container:
     def __post_init__(self) -> None:
         s = self.settings
         self.intake = IntakeService(self.claims, self.queue, self.telemetry)
-        self.auth = PartnerAuthenticator(self.partners, s.api_key_cache_seconds)
+        self.auth = PartnerAuthenticator(self.partners, s.api_key_cache_seconds, limiter=PartnerRateLimiter(
+            s.partner_rate_limit_per_second, s.partner_rate_burst))
         self.notifier = QueueNotifier(self.queue, self.telemetry)
         self.scoring = ScoringService(self.claims, self.queue, self.telemetry,
                                       PolicyResolver(self.policies, catalogue()), catalogue(),

@@ -1,6 +1,16 @@
-"""The one Logger, Tracer and Metrics of the service, and the middleware that attaches them."""
+"""The one Logger, Tracer and Metrics of the service, and the middleware that attaches them.
+
+Personal data (names, phones, ID numbers, plates, addresses, what the claimant wrote) is never logged:
+log lines carry ids, codes and counts. Two safety nets catch what slips in anyway: the formatter masks
+the values of fields named like personal data (a name cannot be told from other words by a pattern,
+but it can by the field it sits in) and anything shaped like a phone, an ID number or a plate, in any
+field. Powertools' data-masking utility would do the first by JSONPath over known payloads; log lines
+have no such shape, so this is its equivalent. The AWS libraries' DEBUG lines hold whole requests and
+responses (claims, with names and phones); they are held at INFO whatever the root logger's level.
+"""
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -17,18 +27,48 @@ _PII_PATTERNS = [
     re.compile(r"(?<![0-9A-Za-z+])\+\d{7,15}(?![0-9A-Za-z])"),  # E.164 phone numbers
     re.compile(r"(?<![0-9A-Za-z])(?:86[ \-]?)?1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}(?![0-9A-Za-z])"),  # PRC mobiles
     re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])"),  # PRC resident ID numbers
+    # PRC plates: province, letter, optional separator, 5 or 6 letters and digits (沪A12345, 京A·D12345)
+    re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Za-z][·•.\s\-]?[A-Za-z0-9]{5,6}"
+               r"(?![0-9A-Za-z])"),
 ]
+MASK = "***"
+
+# Fields whose value is personal whatever it looks like (compared lower-case, at any depth).
+PERSONAL_FIELDS = frozenset({
+    "name", "claimant_name", "holder_name", "customer_name", "full_name",
+    "phone", "claimant_phone", "holder_phone", "caller", "from", "caller_phone", "mobile",
+    "id_number", "holder_id_number", "plate", "address", "description", "notes", "speechresult",
+})
 
 
 def redact(text: str) -> str:
     for pattern in _PII_PATTERNS:
-        text = pattern.sub("***", text)
+        text = pattern.sub(MASK, text)
     return text
+
+
+def mask_personal(value: Any, depth: int = 0) -> Any:
+    """A copy of a log record's fields with personal fields masked and every string redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {key: MASK if isinstance(key, str) and key.lower() in PERSONAL_FIELDS and value[key] is not None
+                else mask_personal(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_personal(item, depth + 1) for item in value]
+    return value
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
     def serialize(self, log: dict[str, Any]) -> str:
-        return redact(super().serialize(log))
+        return redact(super().serialize(mask_personal(log)))
+
+
+_VERBOSE_LIBRARIES = ("botocore", "boto3", "urllib3", "pynamodb", "s3transfer")
+for _library in _VERBOSE_LIBRARIES:
+    logging.getLogger(_library).setLevel(logging.INFO)
 
 
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())

@@ -29,6 +29,10 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_batch_claims: int = Field(default=25, ge=1, le=25)
     api_key_cache_seconds: float = Field(default=60.0, ge=0)
+    # Partner rate limit, per partner and per container (services/auth.py PartnerRateLimiter): requests a
+    # second and the burst a partner may spend at once; a partner record's own values win over these.
+    partner_rate_limit_per_second: float = Field(default=100.0, gt=0)
+    partner_rate_burst: int = Field(default=200, ge=1)
     reconcile_after_seconds: int = Field(default=300, ge=30)
     dispatch_retry_base_seconds: int = Field(default=30, ge=0, le=900)
     aws_connect_timeout_seconds: float = Field(default=2.0, gt=0)
@@ -115,6 +119,8 @@ class Settings(BaseModel):
             "public_base_url": "PUBLIC_BASE_URL",
             "max_body_bytes": "MAX_BODY_BYTES",
             "api_key_cache_seconds": "API_KEY_CACHE_SECONDS",
+            "partner_rate_limit_per_second": "PARTNER_RATE_LIMIT_PER_SECOND",
+            "partner_rate_burst": "PARTNER_RATE_BURST",
             "reconcile_after_seconds": "RECONCILE_AFTER_SECONDS",
             "dispatch_retry_base_seconds": "DISPATCH_RETRY_BASE_SECONDS",
             "aws_connect_timeout_seconds": "AWS_CONNECT_TIMEOUT_SECONDS",

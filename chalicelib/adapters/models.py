@@ -176,6 +176,10 @@ class PartnerModel(Model):
     active = NumberAttribute(default=1)
     callback_url = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
+    # The partner's own rate limit (requests a second, burst); unset: PARTNER_RATE_LIMIT_PER_SECOND and
+    # PARTNER_RATE_BURST. Read with the partner on each API key lookup, cached with it.
+    rate_limit_per_second = NumberAttribute(null=True)
+    rate_burst = NumberAttribute(null=True)
 
 
 class ApiKeyModel(Model):

@@ -6,16 +6,26 @@ from chalicelib.domain.claim import Claim, ClaimEvent, iso
 
 
 def mask_phone(phone: str | None) -> str | None:
+    """The way Chinese apps show a number: its head and last four digits, at least four masked between
+    (``+8613800138000`` -> ``+86138****8000``, ``13800138000`` -> ``138****8000``). Enough for a
+    partner to tell which of a customer's numbers it was; never the whole number. Anything too short
+    to mask that way keeps only its last two digits."""
     if not phone:
         return None
-    digits = [ch for ch in phone if ch.isdigit()]
-    return "*" * max(0, len(digits) - 4) + "".join(digits[-4:])
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    plus = "+" if phone.strip().startswith("+") else ""
+    if len(digits) < 8:
+        return plus + "*" * max(0, len(digits) - 2) + digits[-2:]
+    head = min(5, len(digits) - 8)  # country code and mobile prefix; at most 5 digits
+    return plus + digits[:head] + "*" * (len(digits) - head - 4) + digits[-4:]
 
 
 def mask_name(name: str | None) -> str | None:
+    """First character, then one ``*`` per other character: ``张三`` -> ``张*``."""
     if not name:
         return None
-    return name[0] + "*" * (len(name) - 1)
+    name = name.strip()
+    return name[:1] + "*" * (len(name) - 1)
 
 
 def claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:

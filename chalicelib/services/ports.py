@@ -89,6 +89,8 @@ class SurveyorRepository(Protocol):
 class PartnerIdentity:
     partner_id: str
     key_hash: str
+    rate_limit_per_second: float | None = None  # None: the configured default
+    rate_burst: int | None = None
 
 
 class PartnerDirectory(Protocol):

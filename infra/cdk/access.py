@@ -86,6 +86,7 @@ FUNCTIONS: dict[str, FunctionAccess] = {
     "api_handler": FunctionAccess(
         tables=_merge(_INTAKE, (
             TableGrant(Tables.API_KEYS, (_R,)),  # partner API key lookup
+            TableGrant(Tables.PARTNERS, (_R,)),  # the key's partner: suspended or not, its rate limit
             # claim reads; agent screen pop (caller-phone-index) and agent queue (review-index);
             # decisions and survey completion save the claim (Put in a transaction)
             TableGrant(Tables.CLAIMS, (_R, _W), ("caller-phone-index", "review-index")),

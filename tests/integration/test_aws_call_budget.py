@@ -9,7 +9,7 @@ from tests.integration.conftest import post_batch, post_claim
 
 
 def _warm_up(client) -> None:
-    """First request of a container: API key lookup and queue URL lookup, then cached."""
+    """First request of a container: API key and partner lookups and queue URL lookup, then cached."""
     assert post_claim(client, claim_body()).status_code == 202
 
 
@@ -32,9 +32,9 @@ def test_cold_single_intake_adds_only_the_key_and_queue_url_lookups(client):
     with count_aws_calls(*app_clients()) as calls:
         response = post_claim(client, claim_body())
 
-    # THEN the only extra calls are the API key lookup and the queue URL lookup
+    # THEN the only extra calls are the API key and partner lookups and the queue URL lookup
     assert response.status_code == 202
-    assert calls == {"GetItem": 1, "GetQueueUrl": 1, "TransactWriteItems": 1, "SendMessage": 1}
+    assert calls == {"GetItem": 2, "GetQueueUrl": 1, "TransactWriteItems": 1, "SendMessage": 1}
 
 
 def test_configured_queue_url_saves_the_lookup(aws, client, monkeypatch):
@@ -103,4 +103,4 @@ def test_cold_batch_adds_only_the_key_and_queue_url_lookups(client):
         post_batch(client, [claim_body() for _ in range(25)])
 
     # THEN the lookups are made once, next to the batched write and sends
-    assert calls == {"GetItem": 1, "GetQueueUrl": 1, "TransactWriteItems": 1, "SendMessageBatch": 3}
+    assert calls == {"GetItem": 2, "GetQueueUrl": 1, "TransactWriteItems": 1, "SendMessageBatch": 3}
