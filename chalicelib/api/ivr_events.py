@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -15,8 +16,10 @@ from chalicelib.domain.ivr import voice_reference
 from chalicelib.domain.signatures import SignatureRejected, verify_webhook
 from chalicelib.observability import bind, logger
 from chalicelib.schemas.claims import problems_of
-from chalicelib.schemas.ivr import CallStarted, ClaimReported
 from chalicelib.services.callers import PhoneReport
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.ivr import CallStarted, ClaimReported
 
 bp = ApiBlueprint(__name__)
 
@@ -45,6 +48,8 @@ def _event(raw: bytes, model):
 
 @bp.route("/v1/ivr/events", methods=["POST"])
 def ivr_event():
+    from chalicelib.schemas.ivr import CallStarted, ClaimReported  # on the first event: see api/connect.py
+
     request = bp.current_request
     c = container()
     raw = read_json_body(request, c.settings.max_body_bytes)

@@ -13,7 +13,6 @@ from chalicelib.domain.errors import NotFound, Unauthenticated
 from chalicelib.domain.ids import is_claim_id
 from chalicelib.domain.ivr import LANGUAGES, MENU, language_or_default, peril_name, voice_reference
 from chalicelib.observability import bind, current_correlation_id
-from chalicelib.schemas.public import PolicyCheckIn, PublicClaimIn, UploadRequestIn, parse, utc_now
 from chalicelib.services.public import PublicSubmission, next_step
 
 bp = ApiBlueprint(__name__)
@@ -83,6 +82,9 @@ def status_page(claim_id: str):
 
 @bp.route("/v1/public/policy-check", methods=["POST"])
 def policy_check():
+    # The form's schemas load with the first form request, not with app.py (see api/agent.py).
+    from chalicelib.schemas.public import PolicyCheckIn, parse
+
     body = parse(PolicyCheckIn, read_json_body(bp.current_request, MAX_FORM_BYTES), "form")
     policy, product = container().public.check_policy(body.policy_number, body.phone, _client_address())
     return json_response({"product": product.code, "product_name": product.names(),
@@ -92,6 +94,8 @@ def policy_check():
 
 @bp.route("/v1/public/claims", methods=["POST"])
 def submit_public_claim():
+    from chalicelib.schemas.public import PublicClaimIn, parse, utc_now
+
     c = container()
     body = parse(PublicClaimIn, read_json_body(bp.current_request, c.settings.max_body_bytes), "claim")
     form = PublicSubmission(body.submission_key, body.policy_number, body.phone, body.to_submission(utc_now()),
@@ -146,6 +150,8 @@ def _claim_for_upload(claim_id: str) -> Claim:
 
 @bp.route("/v1/claims/{claim_id}/attachments", methods=["POST"])
 def request_attachment_upload(claim_id: str):
+    from chalicelib.schemas.public import UploadRequestIn, parse
+
     claim = _claim_for_upload(claim_id)
     body = parse(UploadRequestIn, read_json_body(bp.current_request, MAX_FORM_BYTES), "upload request")
     ticket = container().attachments.request_upload(claim, body.content_type, body.size)

@@ -11,8 +11,6 @@ from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import is_claim_id
 from chalicelib.domain.surveyor import SurveyorStatus
 from chalicelib.observability import bind
-from chalicelib.schemas.agent import SurveyCompletedIn, SurveyorStatusIn
-from chalicelib.schemas.public import parse
 
 bp = ApiBlueprint(__name__)
 
@@ -31,6 +29,10 @@ def _as(surveyor_id: str) -> None:
 @bp.route("/v1/surveyors/{surveyor_id}/status", methods=["POST"])
 def surveyor_status(surveyor_id: str):
     _as(surveyor_id)
+    # The request schemas load with the first surveyor request, not with app.py (see api/agent.py).
+    from chalicelib.schemas.agent import SurveyorStatusIn
+    from chalicelib.schemas.public import parse
+
     body = parse(SurveyorStatusIn, read_json_body(bp.current_request, MAX_BODY), "status")
     container().surveyor_work.set_status(surveyor_id, SurveyorStatus(body.status))
     return json_response({"surveyor_id": surveyor_id, "status": body.status})
@@ -41,6 +43,9 @@ def survey_completed(surveyor_id: str, claim_id: str):
     _as(surveyor_id)
     if not is_claim_id(claim_id):
         raise NotFound("No such assignment.")
+    from chalicelib.schemas.agent import SurveyCompletedIn
+    from chalicelib.schemas.public import parse
+
     body = parse(SurveyCompletedIn, read_json_body(bp.current_request, MAX_BODY), "survey report")
     claim = container().surveyor_work.complete(
         surveyor_id, claim_id, Decimal(body.assessed_amount) if body.assessed_amount else None, body.notes)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from chalicelib.domain.perils import PERILS
 
@@ -50,68 +51,71 @@ _NUMBER_WORDS = {
 }
 _NUMBER = "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True))
 # The whole utterance is a menu number: "1", "one", "number one", "press 1", "一", "一号", "按1", "选择二", "第三项".
-_SPOKEN_NUMBER = re.compile(
-    rf"(?:(?:number|option|press|key)\s*)?(?P<n>{_NUMBER})"
-    rf"|(?:按|选|选择|第)?(?P<zh>{_NUMBER})(?:号|个|项|号键|键)?"
-)
+_SPOKEN_NUMBER = (rf"(?:(?:number|option|press|key)\s*)?(?P<n>{_NUMBER})"
+                  rf"|(?:按|选|选择|第)?(?P<zh>{_NUMBER})(?:号|个|项|号键|键)?")
 
 # Specific rules first. A rule that matches consumes the words it matched, so a later, more general rule
 # cannot match the same words ("单车被偷" is the bike, not a stolen car; "card fraud" is card theft).
 # If the words left over still match another peril, the speech is ambiguous.
 _EN_SENTENCE = r"[^.!?。！？]*?"
-_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (peril, re.compile("|".join(patterns)))
-    for peril, patterns in (
-        ("shared_bike_accident", (
-            r"(?:共享单车|单车|自行车|骑车|骑行)(?:时|的时候)?(?:出了?|发生了?)?(?:事故|意外|摔倒|摔伤|摔了)?",
-            r"\b(?:shared |e-?)?(?:bike|bicycle|cycling|cyclist)s?\b(?: (?:accident|crash))?",
-        )),
-        ("motor_theft", (
-            r"(?:车|车辆|车子|汽车)(?:被|让人|被人)?(?:偷|盗)", r"车丢了", r"车不见了", r"偷车", r"盗车",
-            rf"\b(?:car|vehicle|auto)\b{_EN_SENTENCE}\b(?:stolen|stole|theft|missing)\b",
-            rf"\b(?:stolen|stole)\b{_EN_SENTENCE}\b(?:car|vehicle)\b",
-        )),
-        ("motor_glass", (
-            r"挡风玻璃", r"挡风", r"玻璃", r"车窗",
-            r"\bwind(?:screen|shield)s?\b", r"\b(?:car )?glass\b",
-        )),
-        ("motor_flood", (
-            r"水淹", r"被淹", r"泡水", r"暴雨", r"涉水",
-            r"\bflood(?:ed|ing|s)?\b", r"\bsubmerged\b", r"\bwater damage\b",
-        )),
-        ("card_theft", (
-            r"(?:银行|信用|储蓄|借记)卡(?:账户|帐户)?", r"盗刷", r"被刷",
-            r"\b(?:credit |debit |bank )?cards? (?:fraud|theft|scam)\b",
-            r"\b(?:credit |debit |bank )?cards?\b",
-            r"\bunauthori[sz]ed (?:charges?|transactions?|payments?)\b",
-        )),
-        ("rental_account_security", (
-            r"租房", r"房租", r"租客", r"房东", r"账户被盗", r"账号被盗", r"帐号被盗", r"账号", r"帐号", r"账户",
-            r"\brent(?:al|ing|ed)?\b", r"\blandlord\b", r"\btenant\b", r"\baccounts?\b", r"\bhacked\b",
-        )),
-        ("online_shopping_fraud", (
-            r"网购", r"购物", r"诈骗", r"被骗", r"骗子", r"假货", r"骗",
-            r"\b(?:online )?shopping\b", r"\bfraud\b", r"\bscam(?:med|mer)?s?\b", r"\bfake goods\b",
-        )),
-        ("food_safety", (
-            r"外卖", r"食物中毒", r"食物", r"食品", r"吃坏", r"拉肚子", r"腹泻", r"变质",
-            r"\bfood(?: poisoning)?\b", r"\btake-?(?:away|out)\b", r"\bdiarrh?o?ea\b", r"\bsick after eating\b",
-        )),
-        ("motor_collision", (
-            r"撞", r"碰撞", r"擦碰", r"被碰", r"碰了", r"追尾", r"事故", r"车祸", r"剐蹭", r"刮蹭",
-            r"\bcollisions?\b", r"\bcollided\b", r"\bcrash(?:ed|es)?\b", r"\brear[- ]ended\b",
-            rf"\b(?:car|vehicle|traffic|road|motor)\b{_EN_SENTENCE}\baccident\b",
-            rf"\baccident\b{_EN_SENTENCE}\b(?:car|vehicle|traffic|road)\b",
-            r"\bhit by a (?:car|truck|van|bus)\b",
-        )),
-    )
+_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("shared_bike_accident", (
+        r"(?:共享单车|单车|自行车|骑车|骑行)(?:时|的时候)?(?:出了?|发生了?)?(?:事故|意外|摔倒|摔伤|摔了)?",
+        r"\b(?:shared |e-?)?(?:bike|bicycle|cycling|cyclist)s?\b(?: (?:accident|crash))?",
+    )),
+    ("motor_theft", (
+        r"(?:车|车辆|车子|汽车)(?:被|让人|被人)?(?:偷|盗)", r"车丢了", r"车不见了", r"偷车", r"盗车",
+        rf"\b(?:car|vehicle|auto)\b{_EN_SENTENCE}\b(?:stolen|stole|theft|missing)\b",
+        rf"\b(?:stolen|stole)\b{_EN_SENTENCE}\b(?:car|vehicle)\b",
+    )),
+    ("motor_glass", (
+        r"挡风玻璃", r"挡风", r"玻璃", r"车窗",
+        r"\bwind(?:screen|shield)s?\b", r"\b(?:car )?glass\b",
+    )),
+    ("motor_flood", (
+        r"水淹", r"被淹", r"泡水", r"暴雨", r"涉水",
+        r"\bflood(?:ed|ing|s)?\b", r"\bsubmerged\b", r"\bwater damage\b",
+    )),
+    ("card_theft", (
+        r"(?:银行|信用|储蓄|借记)卡(?:账户|帐户)?", r"盗刷", r"被刷",
+        r"\b(?:credit |debit |bank )?cards? (?:fraud|theft|scam)\b",
+        r"\b(?:credit |debit |bank )?cards?\b",
+        r"\bunauthori[sz]ed (?:charges?|transactions?|payments?)\b",
+    )),
+    ("rental_account_security", (
+        r"租房", r"房租", r"租客", r"房东", r"账户被盗", r"账号被盗", r"帐号被盗", r"账号", r"帐号", r"账户",
+        r"\brent(?:al|ing|ed)?\b", r"\blandlord\b", r"\btenant\b", r"\baccounts?\b", r"\bhacked\b",
+    )),
+    ("online_shopping_fraud", (
+        r"网购", r"购物", r"诈骗", r"被骗", r"骗子", r"假货", r"骗",
+        r"\b(?:online )?shopping\b", r"\bfraud\b", r"\bscam(?:med|mer)?s?\b", r"\bfake goods\b",
+    )),
+    ("food_safety", (
+        r"外卖", r"食物中毒", r"食物", r"食品", r"吃坏", r"拉肚子", r"腹泻", r"变质",
+        r"\bfood(?: poisoning)?\b", r"\btake-?(?:away|out)\b", r"\bdiarrh?o?ea\b", r"\bsick after eating\b",
+    )),
+    ("motor_collision", (
+        r"撞", r"碰撞", r"擦碰", r"被碰", r"碰了", r"追尾", r"事故", r"车祸", r"剐蹭", r"刮蹭",
+        r"\bcollisions?\b", r"\bcollided\b", r"\bcrash(?:ed|es)?\b", r"\brear[- ]ended\b",
+        rf"\b(?:car|vehicle|traffic|road|motor)\b{_EN_SENTENCE}\baccident\b",
+        rf"\baccident\b{_EN_SENTENCE}\b(?:car|vehicle|traffic|road)\b",
+        r"\bhit by a (?:car|truck|van|bus)\b",
+    )),
 )
-_SPACE_BY_HAN = re.compile(r"(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])")
+_SPACE_BY_HAN = r"(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])"
+
+
+@lru_cache(maxsize=1)
+def _speech_patterns() -> tuple[re.Pattern[str], re.Pattern[str], tuple[tuple[str, re.Pattern[str]], ...]]:
+    """(spoken number, spaces around Han characters, the rules), compiled on first use: only Twilio's
+    speech needs them, and compiling them at import cost every function's cold start ~10 ms."""
+    return (re.compile(_SPOKEN_NUMBER), re.compile(_SPACE_BY_HAN),
+            tuple((peril, re.compile("|".join(patterns))) for peril, patterns in _RULES))
 
 
 def _fold_speech(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text[:MAX_SPEECH_CHARS]).casefold()
-    folded = _SPACE_BY_HAN.sub("", folded)  # recognisers sometimes space out Chinese characters
+    folded = _speech_patterns()[1].sub("", folded)  # recognisers sometimes space out Chinese characters
     return re.sub(r"\s+", " ", folded).strip()
 
 
@@ -124,13 +128,14 @@ def peril_from_speech(text: str | None) -> str | None:
     more than one peril is named."""
     if not text:
         return None
+    spoken_number, _, rules = _speech_patterns()
     folded = _fold_speech(text)
-    number = _SPOKEN_NUMBER.fullmatch(_without_punctuation(folded))
+    number = spoken_number.fullmatch(_without_punctuation(folded))
     if number:
         return MENU[_NUMBER_WORDS[number.group("n") or number.group("zh")] - 1]
     named: set[str] = set()
     rest = folded
-    for peril, pattern in _RULES:
+    for peril, pattern in rules:
         rest, hits = pattern.subn(" ", rest)
         if hits:
             named.add(peril)
