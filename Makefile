@@ -36,6 +36,10 @@ bench: $(STAMP)
 	$(PY) -m bench.resolution
 	$(PY) -m bench.hotline
 	$(PY) -m bench.import_policies
+	$(PY) -m bench.pipeline
+	$(PY) -m bench.cold_start
+	$(PY) -m bench.memory
+	$(PY) -m bench.burst --claims 1000
 
 ## redrive: dead letters back to their queue once the cause is fixed (README "Dead letters")
 redrive: $(STAMP)

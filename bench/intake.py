@@ -207,18 +207,47 @@ def food_claim(ref: str, now: datetime) -> dict:
     }
 
 
-def motor_claim(ref: str, now: datetime) -> dict:
+@dataclass(frozen=True)
+class MotorPolicy:
+    number: str
+    plate: str
+    phone: str
+
+
+DEMO_MOTOR = MotorPolicy("PM2026000789", "沪A12345", "+8613700137000")  # infra/data/demo_policies.csv
+
+
+def motor_claim(ref: str, now: datetime, policy: MotorPolicy = DEMO_MOTOR) -> dict:
     return {
         "external_ref": ref,
-        "policy": {"number": "PM2026000789"},
-        "claimant": {"name": "王五", "phone": "+8613700137000"},
+        "policy": {"number": policy.number},
+        "claimant": {"name": "王五", "phone": policy.phone},
         "loss": {"type": "motor_collision", "occurred_at": (now.astimezone(CN_TZ) - timedelta(hours=2)).isoformat(),
                  "description": "Rear-ended at a traffic light; rear bumper and tail light damaged.",
                  "location": {"region_code": MOTOR_REGION, "address": "上海市浦东新区世纪大道100号",
                               "lat": 31.23, "lon": 121.54}},
         "amount": {"value": "3200.00", "currency": "CNY"},
-        "vehicle": {"plate": "沪A12345"},
+        "vehicle": {"plate": policy.plate},
     }
+
+
+def seed_motor_policies(count: int, start: int = 0) -> list[MotorPolicy]:
+    """One motor policy of ``motor-direct`` (its own number, plate and holder phone) per benchmark claim.
+
+    Claims that share a policy, a plate or a phone are flagged by the duplicate and velocity rules
+    (chalicelib/data/scoring_rules.json) and go to an agent instead of to dispatch, so a benchmark that
+    wants every motor claim dispatched gives each its own policy. Written with BatchWriteItem."""
+    from chalicelib.adapters.models import PolicyModel
+
+    policies = [MotorPolicy(f"PMB{n:08d}", f"沪B{n % 100000:05d}", f"+86159{n:08d}")
+                for n in range(start, start + count)]
+    with PolicyModel.batch_write() as batch:
+        for n, p in enumerate(policies, start):
+            batch.save(PolicyModel(p.number, product="motor", customer_id=f"CUS-BENCH-{n:08d}", holder_name="基准车主",
+                                   holder_phone=p.phone, plate=p.plate, partner_id="motor-direct",
+                                   starts_on="2026-01-01", ends_on="2030-12-31", status="ACTIVE",
+                                   holder_language="zh-CN"))
+    return policies
 
 
 def _encode(body: dict) -> bytes:
@@ -631,6 +660,7 @@ class Bench:
         self.progress(f"pipeline: {m} motor claims through intake, score_claims, dispatch_claims")
         self.clear_intake_state()
         with self.counter.paused():
+            policies = seed_motor_policies(m, start=self._seq)
             # enough room in the region that dispatch never waits for capacity
             extra = max(4, math.ceil(m / 10))
             for i in range(extra):
@@ -642,7 +672,7 @@ class Bench:
             dispatch_arn = queue_arn(self.sqs, self.dispatch_url)
 
         now = datetime.now(timezone.utc)
-        bodies = [_encode(motor_claim(self.ref("MOTOR"), now)) for _ in range(m)]
+        bodies = [_encode(motor_claim(self.ref("MOTOR"), now, policy)) for policy in policies]
         with self.counter.window() as w_intake:
             t0 = time.perf_counter()
             claim_ids = [self.post_claim(b, self.motor_headers) for b in bodies]
@@ -762,6 +792,137 @@ class Bench:
     def _post_and_forget(self, body: bytes, key: str) -> None:
         self.delete_keys(self._written(self.post_claim(body, self.food_headers), key))
 
+    # -- 7. through HTTP: Chalice's local server against a minimal http.server floor ---------------
+
+    def http_timing(self) -> None:
+        """The product and the floor each behind an HTTP server on 127.0.0.1, so the HTTP overhead is
+        on both sides: the app behind Chalice's local dev server (what ``make run`` serves), the floor's
+        two boto3 calls behind a minimal ``http.server`` handler. Both servers are threaded, run in
+        this process (``cpu`` covers client and server alike) and are reached over one keep-alive
+        connection each, with the same claim body. Runs last: ``create_local_server`` changes the
+        app object's class for good."""
+        import http.client
+        import threading
+        from functools import partial
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import boto3
+        from botocore.config import Config
+        from chalice.cli.factory import CLIFactory
+        from chalice.local import ChaliceRequestHandler, create_local_server
+
+        from app import app
+        from chalicelib.adapters.resources import Tables
+        from chalicelib.domain.ids import new_claim_id
+        from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived
+
+        n, warmup = self.args.http_n, self.args.warmup
+        rounds = n + warmup
+        self.progress(f"http: {warmup} warm-up + {n} measured rounds of floor and product, each behind an HTTP server")
+        self.clear_intake_state()
+        config = Config(connect_timeout=2.0, read_timeout=5.0, retries={"mode": "standard", "max_attempts": 3},
+                        max_pool_connections=50)
+        ddb = self.counter.ignore(boto3.client("dynamodb", region_name=REGION, config=config))
+        sqs = self.counter.ignore(boto3.client("sqs", region_name=REGION, config=config))
+        url = self.scoring_url
+        now = datetime.now(timezone.utc)
+        floor_in, product_in = [], []
+        for _ in range(rounds):
+            ref = self.ref("HFLOOR")
+            cid = new_claim_id()
+            claim_item, _, _, _ = self._floor_items(cid, ref, now)
+            floor_in.append((cid, claim_item, ClaimReceived(claim_id=cid).model_dump_json(), f"corr-{ref}",
+                             _encode(food_claim(ref, now))))
+            product_in.append(self._product_input(self.ref("HPRODUCT"), now))
+
+        class FloorHandler(BaseHTTPRequestHandler):
+            """The least an HTTP intake could do: read the body, the two calls, a small JSON answer."""
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                cid, item, message, corr, _ = floor_in[int(self.path.rsplit("/", 1)[1])]
+                ddb.put_item(TableName=Tables.CLAIMS, Item=item, ConditionExpression="attribute_not_exists(claim_id)")
+                sqs.send_message(QueueUrl=url, MessageBody=message, MessageAttributes={
+                    CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": corr}})
+                payload = json.dumps({"claim_id": cid, "status": "RECEIVED"}).encode()
+                self.send_response(202)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *_args) -> None:  # the Chalice side is silenced the same way
+                return None
+
+        class QuietChaliceHandler(ChaliceRequestHandler):
+            disable_nagle_algorithm = True  # as the floor's: both answer in two writes
+
+            def log_message(self, *_args) -> None:
+                return None
+
+        chalice_config = CLIFactory(str(REPO)).create_config_obj(chalice_stage_name="dev")
+        product_server = create_local_server(app, chalice_config, "127.0.0.1", 0)
+        product_server.server.RequestHandlerClass = partial(QuietChaliceHandler, app_object=app, config=chalice_config)
+        floor_server = ThreadingHTTPServer(("127.0.0.1", 0), FloorHandler)
+        floor_server.daemon_threads = True
+        servers = [product_server.server, floor_server]
+        for server in servers:
+            threading.Thread(target=server.serve_forever, name="bench-http", daemon=True).start()
+        connections = {"floor": http.client.HTTPConnection("127.0.0.1", floor_server.server_address[1], timeout=30),
+                       "product": http.client.HTTPConnection("127.0.0.1", product_server.server.server_address[1],
+                                                             timeout=30)}
+
+        def post(name: str, path: str, body: bytes, headers: dict) -> dict:
+            conn = connections[name]
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+            if response.status != 202:
+                raise RuntimeError(f"{name} over HTTP answered {response.status}: {data[:500]!r}")
+            return json.loads(data)
+
+        def floor(i: int) -> dict:
+            cid = post("floor", f"/floor/{i}", floor_in[i][4], {"content-type": "application/json"})["claim_id"]
+            return {Tables.CLAIMS: [{"claim_id": {"S": cid}}]}
+
+        def product(i: int) -> dict:
+            body, key = product_in[i]
+            return self._written(post("product", "/v1/claims", body, self.food_headers)["claim_id"], key)
+
+        variants: list[tuple[str, Callable[[int], dict]]] = [("floor", floor), ("product", product)]
+        self.http_timings = {name: Timings() for name, _ in variants}
+        try:
+            with self.counter.window() as warm:
+                for i in range(rounds):
+                    if i == warmup:
+                        warm_start = (Counter(self.counter.calls), self.counter.http)
+                    ordered = variants if i % 2 == 0 else variants[::-1]
+                    written: dict[str, list] = {}
+                    for name, run in ordered:
+                        c0, t0 = time.process_time(), time.perf_counter()
+                        result = run(i)
+                        t1, c1 = time.perf_counter(), time.process_time()
+                        if i >= warmup:
+                            self.http_timings[name].wall.append(t1 - t0)
+                            self.http_timings[name].cpu.append(c1 - c0)
+                        for table, keys in result.items():
+                            written.setdefault(table, []).extend(keys)
+                    self.delete_keys(written)  # untimed, as in the in-process rounds
+                    if i % 10 == 9:
+                        self.sqs.purge_queue(QueueUrl=url)
+        finally:
+            for conn in connections.values():
+                conn.close()
+            for server in servers:
+                server.shutdown()
+                server.server_close()
+        w = Window(calls=self.counter.calls - warm_start[0], http=self.counter.http - warm_start[1])
+        self.rows.append(CallRow("intake, warm single via Chalice local HTTP", n, w))
+        self._check_unhooked(warm, "http rounds")
+        self.sqs.purge_queue(QueueUrl=url)
+
     # -- report -----------------------------------------------------------------------------------
 
     def _check_unhooked(self, w: Window, where: str) -> None:
@@ -805,12 +966,28 @@ class Bench:
             name = "floor" if base == "floor" else "floor-tx"
             p(f"  product / {name:<9} p50 x{t['product']['p50'] / t[base]['p50']:.2f}   "
               f"mean x{t['product']['mean'] / t[base]['mean']:.2f}   "
-              f"(product - {name}: p50 {t['product']['p50'] - t[base]['p50']:+.2f} ms, "
-              f"client cpu {t['product']['cpu'] - t[base]['cpu']:+.2f} ms)\n")
+              f"cpu x{t['product']['cpu'] / t[base]['cpu']:.2f}   (product - {name}: p50 "
+              f"{t['product']['p50'] - t[base]['p50']:+.2f} ms, client cpu {t['product']['cpu'] - t[base]['cpu']:+.2f} ms)\n")
         p(f"  cpu = this process's CPU per claim (moto's excluded). Each round's items are deleted after it, so "
           f"the claims table never held more than {self.table_sizes[1]} items\n"
           f"  (moto copies a whole table per item of a TransactWriteItems: its transactions slow down as tables "
           f"grow; real DynamoDB's do not)\n")
+        if getattr(self, "http_timings", None):
+            h = {name: tm.stats() for name, tm in self.http_timings.items()}
+            p(f"  through HTTP on 127.0.0.1 (N={self.args.http_n} of each, one keep-alive connection each, order "
+              f"alternated; servers in this process, so cpu is client + server):\n")
+            http_labels = {"floor": "floor     http.server + put_item + send",
+                           "product": "product   Chalice local server, POST /v1/claims"}
+            for name, label in http_labels.items():
+                s = h[name]
+                p(f"  {label:<46}{s['p50']:>7.2f}{s['p90']:>7.2f}{s['p99']:>7.2f}{s['mean']:>7.2f}{s['cpu']:>7.2f}"
+                  f"   {s['p50_first']:.2f} / {s['p50_second']:.2f}\n")
+            p(f"  product / floor over HTTP: p50 x{h['product']['p50'] / h['floor']['p50']:.2f}   "
+              f"mean x{h['product']['mean'] / h['floor']['mean']:.2f}   cpu x{h['product']['cpu'] / h['floor']['cpu']:.2f}   "
+              f"(product - floor: p50 "
+              f"{h['product']['p50'] - h['floor']['p50']:+.2f} ms, cpu {h['product']['cpu'] - h['floor']['cpu']:+.2f} ms)"
+              f"\n  (in process, for comparison: product / floor p50 x{t['product']['p50'] / t['floor']['p50']:.2f}, cpu "
+              f"x{t['product']['cpu'] / t['floor']['cpu']:.2f}; on a loaded machine the cpu ratio is the steadier one)\n")
         p(f"  first request of a container (cold, clients already built): {self.cold_ms:.1f} ms\n")
         bp50, bmean, bsize = self.batch_ms
         p(f"  batch of {bsize}: p50 {bp50:.1f} ms per request = {bp50 / bsize:.2f} ms per claim "
@@ -920,6 +1097,7 @@ def _args(argv: list[str] | None):
     parser.add_argument("--warmup", type=int, help="warm-up rounds (default N/10, at least 5)")
     parser.add_argument("--motor", type=int, help="motor claims through scoring and dispatch (default 30; 10 quick)")
     parser.add_argument("--batches", type=int, help="batches of 25 posted (default 4; 1 quick)")
+    parser.add_argument("--http-n", type=int, help="measured rounds through HTTP servers (default N; 0 = off)")
     parser.add_argument("--profile", type=int, metavar="K", help="profile K product intakes (default 200; 0 = off; "
                                                                 "50 quick)")
     parser.add_argument("--profile-top", type=int, default=20, help="functions listed in the profile")
@@ -931,6 +1109,9 @@ def _args(argv: list[str] | None):
     args.warmup = args.warmup if args.warmup is not None else max(5, args.n // 10)
     args.motor = args.motor or (10 if args.quick else 30)
     args.batches = args.batches or (1 if args.quick else 4)
+    args.http_n = args.n if args.http_n is None else args.http_n
+    if args.http_n == 1:
+        parser.error("--http-n must be 0 or at least 2")
     args.profile = args.profile if args.profile is not None else (50 if args.quick else 200)
     return args
 
@@ -976,6 +1157,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.replay()
             if args.profile:
                 bench.profile()
+            if args.http_n:
+                bench.http_timing()  # last: it turns the app object into Chalice's local-server class
         finally:
             moto.stop()
         bench.report(moto, started)

@@ -6,6 +6,9 @@ on a timer. Every AWS call goes to a moto server started as a subprocess on 127.
 
     python -m infra.local_stack        # MOTO_PORT (5000), API_PORT (8000), RECONCILE_INTERVAL_SECONDS (60)
 
+Optional: CONSUMER_THREADS (1) pollers per queue, as Lambda runs several batches of a queue at once;
+LAMBDA_PORT (unset: off) serves Lambda's Invoke API for the functions Amazon Connect invokes.
+
 Ctrl-C or SIGTERM stops everything and exits 0.
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shlex
 import signal
 import socket
@@ -27,6 +31,7 @@ import uuid
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
 
@@ -89,6 +94,10 @@ CONSUMERS = ((SCORING_QUEUE, "score_claims"), (DISPATCH_QUEUE, "dispatch_claims"
              (CONTACTS_QUEUE, "record_contacts"), (NOTIFY_QUEUE, "notify_partners"))
 DEMO_CALLBACK_PARTNER = "motor-direct"  # its status changes are posted to the local partner receiver
 RECONCILER = "reconcile_claims"
+# Functions an AWS service invokes directly, neither over HTTP nor from a queue: Amazon Connect's.
+DIRECT_FUNCTIONS = ("connect_identify_caller", "connect_report_claim")
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/([A-Za-z0-9_-]{1,64})/invocations$")
+MAX_INVOKE_BYTES = 256 * 1024  # Lambda's limit for an event invoked asynchronously; plenty for Connect's
 ATTACHMENT_HANDLER = "record_attachment"
 
 log = logging.getLogger("local-stack")
@@ -166,7 +175,9 @@ def start_moto(port: int, log_path: Path, stop: threading.Event) -> subprocess.P
     """moto's server as a subprocess, once it answers. Its request log goes to ``log_path``."""
     endpoint = f"http://{HOST}:{port}"
     with open(log_path, "wb") as moto_log:
-        process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+        # moto's own server, one request at a time (see infra/moto_server.py: moto is not thread-safe)
+        process = subprocess.Popen([sys.executable, "-m", "infra.moto_server", "-H", HOST, "-p", str(port)],
+                                   cwd=ROOT,
                                    stdin=subprocess.DEVNULL, stdout=moto_log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + MOTO_START_SECONDS
     while not _answers(endpoint):
@@ -272,6 +283,66 @@ class QueuePoller(threading.Thread):
                  self._spec.name, len(messages), len(done), len(failed))
 
 
+class LambdaInvokeServer:
+    """Lambda's Invoke API for DIRECT_FUNCTIONS (opt-in, LAMBDA_PORT): ``POST
+    /2015-03-31/functions/<name>/invocations`` with the event as its body answers the function's result,
+    as Lambda answers a contact flow, so the Connect functions can be driven over HTTP like every other
+    channel (boto3's ``lambda`` client pointed here works too). A function that raises answers 200 with
+    ``X-Amz-Function-Error: Unhandled``, as Lambda does."""
+
+    def __init__(self, host: str, port: int, call: Callable[[str, dict], Any]):
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as SDK clients use it
+
+            def do_POST(self):  # noqa: N802 - the http.server protocol
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_INVOKE_BYTES:
+                    self.close_connection = True  # the unread body would garble the next request
+                    return self._answer(413, {"Type": "User", "Message": "Request must be smaller than "
+                                              f"{MAX_INVOKE_BYTES} bytes"},
+                                        {"X-Amzn-ErrorType": "RequestTooLargeException"})
+                body = self.rfile.read(length)
+                match = INVOKE_PATH.match(self.path.split("?", 1)[0])
+                if not match or match.group(1) not in DIRECT_FUNCTIONS:
+                    return self._answer(404, {"Type": "User", "Message": "Function not found"},
+                                        {"X-Amzn-ErrorType": "ResourceNotFoundException"})
+                try:
+                    event = json.loads(body)
+                except ValueError:
+                    return self._answer(400, {"Type": "User", "Message": "Could not parse request body into json"},
+                                        {"X-Amzn-ErrorType": "InvalidRequestContentException"})
+                try:
+                    result = call(match.group(1), event)
+                except Exception as error:  # noqa: BLE001 - Lambda answers a function error, never a 500
+                    log.exception("%s raised", match.group(1))
+                    return self._answer(200, {"errorType": type(error).__name__, "errorMessage": "unhandled"},
+                                        {"X-Amz-Function-Error": "Unhandled"})
+                self._answer(200, result)
+
+            def _answer(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", "Content-Length": str(len(data)),
+                                    "X-Amz-Executed-Version": "$LATEST", **(headers or {})}.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):  # the functions log for themselves
+                return
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://{host}:{port}"
+
+    def start(self) -> None:
+        threading.Thread(target=self.server.serve_forever, name="lambda-invoke", daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 def deliver_s3_events(app: Chalice, config: Config, event: dict) -> dict:
     """Hands each S3 event that moto queued to ``record_attachment``, as Lambda's S3 trigger would;
     answers the SQS batch's failures so that a failed one is delivered again."""
@@ -298,7 +369,8 @@ def scheduled_event(region: str) -> dict:
 
 # -- banner ----------------------------------------------------------------------------------------
 
-def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconcile_every: int) -> str:
+def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconcile_every: int,
+           lambda_url: str | None = None, consumer_threads: int = 1) -> str:
     key = next(p.api_key for p in DEMO_PARTNERS if p.partner_id == DEMO_PARTNER_FOR_CURL)
     body = json.dumps(DEMO_CLAIM, ensure_ascii=False)
     # The answer is shown (tee to stderr) and its claim_id kept in $CLAIM_ID for the second command.
@@ -315,14 +387,17 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
                   f"-H 'Authorization: Bearer {DEMO_AGENT_TOKEN}'; echo")
     partners = "\n".join(f"    {p.partner_id:<13} x-api-key: {p.api_key:<30} ({p.name})" for p in DEMO_PARTNERS)
     rule = "=" * 100
+    lambda_api = (f"\n    Lambda API   {lambda_url}/2015-03-31/functions/<name>/invocations  "
+                  f"({', '.join(DIRECT_FUNCTIONS)})" if lambda_url else "")
+    threads = f" ({consumer_threads} pollers per queue)" if consumer_threads > 1 else ""
     return f"""
 {rule}
   Claims intake, local stack
     API          {api_url}   (Chalice dev server, stage {STAGE})
     moto (AWS)   {moto_endpoint}   region {region}   server log: {moto_log}
     consumers    {SCORING_QUEUE.name} -> score_claims, {DISPATCH_QUEUE.name} -> dispatch_claims,
-                 {CONTACTS_QUEUE.name} -> record_contacts
-    reconciler   every {reconcile_every} s
+                 {CONTACTS_QUEUE.name} -> record_contacts{threads}
+    reconciler   every {reconcile_every} s{lambda_api}
 
   Demo partners:
 {partners}
@@ -360,6 +435,8 @@ def run(stop: threading.Event) -> None:
     api_port = free_port_from_env("API_PORT", 8000)
     receiver_port = free_port_from_env("PARTNER_RECEIVER_PORT", 8001)
     reconcile_every = int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "60"))
+    lambda_port = free_port_from_env("LAMBDA_PORT", 0) if os.environ.get("LAMBDA_PORT") else None
+    consumer_threads = max(1, int(os.environ.get("CONSUMER_THREADS", "1")))
     moto_endpoint = f"http://{HOST}:{moto_port}"
     api_url = f"http://{HOST}:{api_port}"
     region = point_at_moto(moto_endpoint)
@@ -378,19 +455,21 @@ def run(stop: threading.Event) -> None:
         s3 = boto3.client("s3", region_name=region)
         queues = create_all(sqs, s3, region, allowed_origins=[api_url])
         uploads_url = notify_queue_of_uploads(s3, sqs)
-        counts = seed()
-        log.info("tables and queues created; seeded %s", counts)
         os.environ["SCORING_QUEUE_URL"] = queues[SCORING_QUEUE.name]["url"]
         os.environ["DISPATCH_QUEUE_URL"] = queues[DISPATCH_QUEUE.name]["url"]
         os.environ["CONTACTS_QUEUE_URL"] = queues[CONTACTS_QUEUE.name]["url"]
         os.environ["NOTIFY_QUEUE_URL"] = queues[NOTIFY_QUEUE.name]["url"]
+        os.environ.setdefault("PUBLIC_BASE_URL", api_url)
+        config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=STAGE)
+        # before seeding: the policy import derives customer ids with CUSTOMER_ID_KEY, and the settings
+        # it reads are cached for the app too
+        use_stage_environment(config)
+        counts = seed()
+        log.info("tables and queues created; seeded %s", counts)
         receiver = PartnerReceiver(HOST, receiver_port, DEMO_CALLBACK_SECRET)
         receiver.start()
         running.callback(receiver.stop)
         PartnerModel(DEMO_CALLBACK_PARTNER).update(actions=[PartnerModel.callback_url.set(receiver.url)])
-        os.environ.setdefault("PUBLIC_BASE_URL", api_url)
-        config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=STAGE)
-        use_stage_environment(config)
 
         from app import app  # only now: Powertools and settings read the environment on import
 
@@ -399,8 +478,15 @@ def run(stop: threading.Event) -> None:
         running.callback(server.server.server_close)
         running.callback(server.shutdown)
 
+        lambda_url = None
+        if lambda_port is not None:
+            lambda_api = LambdaInvokeServer(HOST, lambda_port, partial(invoke, app, config))
+            lambda_api.start()
+            running.callback(lambda_api.stop)
+            lambda_url = lambda_api.url
+
         pollers = [QueuePoller(sqs, spec, queues[spec.name]["url"], partial(invoke, app, config, name), stop)
-                   for spec, name in CONSUMERS]
+                   for spec, name in CONSUMERS for _ in range(consumer_threads)]
         pollers.append(QueuePoller(sqs, LOCAL_ATTACHMENT_EVENTS_QUEUE, uploads_url,
                                    partial(deliver_s3_events, app, config), stop))
         for poller in pollers:
@@ -410,7 +496,8 @@ def run(stop: threading.Event) -> None:
 
         if stop.is_set():
             return
-        print(banner(api_url, moto_endpoint, region, moto_log, reconcile_every), flush=True)
+        print(banner(api_url, moto_endpoint, region, moto_log, reconcile_every, lambda_url, consumer_threads),
+              flush=True)
         while not stop.wait(reconcile_every):
             try:
                 result = invoke(app, config, RECONCILER, scheduled_event(region))
