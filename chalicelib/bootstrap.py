@@ -108,7 +108,9 @@ def build_aws(settings: Settings) -> Container:
                      settings.aws_read_timeout_seconds, settings.aws_max_attempts)
     config = Config(connect_timeout=settings.aws_connect_timeout_seconds,
                     read_timeout=settings.aws_read_timeout_seconds,
-                    retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
+                    # total_max_attempts counts the first attempt, as PynamoDB's setting does for DynamoDB
+                    # (botocore's "max_attempts" would be one more).
+                    retries={"mode": "standard", "total_max_attempts": settings.aws_max_attempts},
                     max_pool_connections=50)
     sqs = boto3.client("sqs", region_name=settings.aws_region, config=config)
     # Built on first use: only the photo routes and the attachment function need S3 (~70 ms of a cold
@@ -119,6 +121,7 @@ def build_aws(settings: Settings) -> Container:
     def s3():
         return boto3.client("s3", region_name=settings.aws_region, config=s3_config)
     claims = dynamo.DynamoClaimRepository()
+    dynamo.share_client(claims.connection())
     surveyors = dynamo.DynamoSurveyorRepository()
     return Container(
         settings=settings,

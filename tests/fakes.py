@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
+from contextlib import contextmanager
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
@@ -47,6 +48,9 @@ class FakeClaimRepository:
 
     def get(self, claim_id: str) -> Claim | None:
         return self.claims.get(claim_id)
+
+    def get_many(self, claim_ids: list[str]) -> dict[str, Claim]:
+        return {cid: self.claims[cid] for cid in claim_ids if cid in self.claims}
 
     def events(self, claim_id: str) -> list[ClaimEvent]:
         return [self.timeline[claim_id][k] for k in sorted(self.timeline[claim_id])]
@@ -155,6 +159,14 @@ class Sent:
     delay_seconds: int = 0
 
 
+@dataclass
+class _Outbox:
+    unsent: list = None
+
+    def __post_init__(self):
+        self.unsent = []
+
+
 class FakeClaimQueue:
     def __init__(self, fail: bool = False):
         self.sent: list[Sent] = []
@@ -189,6 +201,20 @@ class FakeClaimQueue:
     def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
                                correlation_id: str | None) -> None:
         self.dead_letters.append((claim_id, event_seq, status, attempt))
+
+    @contextmanager
+    def deferred(self):
+        """Sends at once (the fakes keep order); ``fail`` inside a batch reports every message unsent."""
+        outbox = _Outbox()
+        failing, self.fail = self.fail, False
+        before = len(self.sent)
+        try:
+            yield outbox
+        finally:
+            self.fail = failing
+            if failing:
+                outbox.unsent += [(s.queue, s.claim_id) for s in self.sent[before:]]
+                del self.sent[before:]
 
     def on(self, queue: str) -> list[Sent]:
         return [s for s in self.sent if s.queue == queue]
@@ -344,13 +370,16 @@ def demo_policies() -> list[Policy]:
             policy("PM2026000789", "motor", phone="+8613700137000", plate="沪A12345", partner_id="motor-direct")]
 
 
-def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirectory | None = None):
+def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirectory | None = None,
+                    notify_partners: bool = False):
     from chalicelib.domain.products import catalogue
+    from chalicelib.services.notify import QueueNotifier
     from chalicelib.services.resolve import PolicyResolver
     from chalicelib.services.scoring import ScoringService
 
     return ScoringService(claims, queue, telemetry, PolicyResolver(policies or FakePolicyDirectory(), catalogue()),
-                          catalogue(), clock=clock, history=claims)
+                          catalogue(), clock=clock, history=claims,
+                          notifier=QueueNotifier(queue, telemetry) if notify_partners else None)
 
 
 class FakeCallerDirectory:

@@ -54,6 +54,16 @@ def configure(region: str, connect_timeout: float, read_timeout: float, max_atte
         model._connection = None  # a connection made before (seeding, provisioning) had other limits
 
 
+def share_client(connection: Connection) -> None:
+    """Every model talks through ``connection``'s botocore client. PynamoDB otherwise gives each model
+    its own botocore session and client: each loads the DynamoDB service description again (about
+    130 ms and a few MB per model on a cold start) and keeps its own connection pool. Clients are
+    thread-safe; the limits set by ``configure`` are the same for every model."""
+    client = connection.client
+    for model in ALL_MODELS:
+        model._get_connection().connection._client = client
+
+
 def _parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
@@ -295,6 +305,15 @@ class DynamoClaimRepository:
         except ClaimModel.DoesNotExist:
             return None
 
+    def get_many(self, claim_ids: list[str]) -> dict[str, Claim]:
+        """Strongly consistent BatchGetItem, 100 keys a call (PynamoDB retries unprocessed keys); a
+        missing claim is absent from the answer."""
+        unique = list(dict.fromkeys(claim_ids))
+        if len(unique) == 1:
+            claim = self.get(unique[0])
+            return {claim.claim_id: claim} if claim else {}
+        return {m.claim_id: claim_from_model(m) for m in ClaimModel.batch_get(unique, consistent_read=True)}
+
     def events(self, claim_id: str) -> list[ClaimEvent]:
         return [event_from_model(m) for m in ClaimEventModel.query(claim_id, consistent_read=True)]
 
@@ -320,7 +339,10 @@ class DynamoClaimRepository:
             and after.status not in CLOSED_STATUSES else None
         if not self._transact(before, after, events, link):
             self._transact(before, after, events, None)  # the policy went away meanwhile: no marker
-        if after.status in CLOSED_STATUSES and before.status not in CLOSED_STATUSES and after.policy_number:
+        # Only a claim that was open on its policy is unmarked: one scored straight to a closed status
+        # (auto-approved) was never marked, and a conditional update would fail every time.
+        if after.status in CLOSED_STATUSES and before.status not in CLOSED_STATUSES and before.policy_number \
+                and after.policy_number:
             self._unmark_open_claim(after.policy_number, after.claim_id)
 
     def _transact(self, before: Claim, after: Claim, events: list[ClaimEvent], link: str | None) -> bool:
@@ -447,16 +469,23 @@ def _positive(value) -> float | None:
 
 
 class DynamoClaimHistory:
+    """Each query reads at most ``limit`` claims (one page): the rules count up to a few, and a phone or
+    plate with thousands of claims must not make scoring read thousands of items."""
+
+    def __init__(self, limit: int = 50):
+        self._limit = limit
+
     def on_policy(self, policy_number: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
         return [(m.claim_id, _parse_ts(m.occurred_utc)) for m in ClaimModel.by_policy_loss.query(
-            policy_number, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)))]
+            policy_number, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)), limit=self._limit)]
 
     def on_plate(self, plate: str, loss_from: datetime, loss_to: datetime) -> list[tuple[str, datetime]]:
         return [(m.claim_id, _parse_ts(m.occurred_utc)) for m in ClaimModel.by_plate_loss.query(
-            plate, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)))]
+            plate, ClaimModel.occurred_utc.between(iso(loss_from), iso(loss_to)), limit=self._limit)]
 
     def from_phone_since(self, phone_e164: str, since: datetime) -> list[str]:
-        return [m.claim_id for m in ClaimModel.by_caller.query(phone_e164, ClaimModel.received_at >= iso(since))]
+        return [m.claim_id for m in ClaimModel.by_caller.query(phone_e164, ClaimModel.received_at >= iso(since),
+                                                                limit=self._limit)]
 
 
 class DynamoReviewQueue:

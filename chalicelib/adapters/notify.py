@@ -44,10 +44,32 @@ class DynamoDeliveryLog:
             return False
         return True
 
+    def delivered_many(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """One BatchGetItem (keys only) for up to 100 notices."""
+        unique = list(dict.fromkeys(keys))
+        if len(unique) == 1:
+            return set(unique) if self.delivered(*unique[0]) else set()
+        return {(m.claim_id, int(m.event_seq))
+                for m in NotificationModel.batch_get(unique, attributes_to_get=["claim_id", "event_seq"])}
+
     def record(self, claim_id: str, event_seq: int, partner_id: str, status: str, attempts: int) -> None:
-        now = datetime.now(timezone.utc)
-        NotificationModel(claim_id, event_seq, partner_id=partner_id, status=status, delivered_at=iso(now),
-                          attempts=attempts, expires_at=now + timedelta(days=DELIVERY_LOG_DAYS)).save()
+        _entry(claim_id, event_seq, partner_id, status, attempts).save()
+
+    def record_many(self, deliveries) -> None:
+        """One BatchWriteItem per 25 (PynamoDB resends unprocessed items)."""
+        if len(deliveries) == 1:
+            d = deliveries[0]
+            self.record(d.claim_id, d.event_seq, d.partner_id, d.status, d.attempts)
+            return
+        with NotificationModel.batch_write() as batch:
+            for d in deliveries:
+                batch.save(_entry(d.claim_id, d.event_seq, d.partner_id, d.status, d.attempts))
+
+
+def _entry(claim_id: str, event_seq: int, partner_id: str, status: str, attempts: int) -> NotificationModel:
+    now = datetime.now(timezone.utc)
+    return NotificationModel(claim_id, event_seq, partner_id=partner_id, status=status, delivered_at=iso(now),
+                             attempts=attempts, expires_at=now + timedelta(days=DELIVERY_LOG_DAYS))
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

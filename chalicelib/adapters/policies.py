@@ -21,6 +21,11 @@ class DynamoPolicyDirectory:
         except PolicyModel.DoesNotExist:
             return None
 
+    def by_numbers(self, policy_numbers: list[str]) -> dict[str, Policy]:
+        """One BatchGetItem for up to 100 numbers (a consumer batch's claims); missing ones are absent."""
+        unique = list(dict.fromkeys(policy_numbers))
+        return {m.policy_number: policy_from_model(m) for m in PolicyModel.batch_get(unique)} if unique else {}
+
     def by_order_id(self, order_id: str) -> list[Policy]:
         return [policy_from_model(m) for m in PolicyModel.by_order.query(order_id)]
 

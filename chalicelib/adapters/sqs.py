@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import threading
-
-from dataclasses import asdict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
 
 from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, NOTIFY_QUEUE, SCORING_QUEUE
 from chalicelib.domain.caller import Contact
@@ -17,6 +18,7 @@ from chalicelib.schemas.messages import (
 )
 
 _SEND_BATCH = 10  # SendMessageBatch's limit
+_KINDS = {"dispatch": DISPATCH_QUEUE.name, "notify": NOTIFY_QUEUE.name, "notify-dlq": NOTIFY_QUEUE.dlq_name}
 
 
 def _attributes(correlation_id: str | None) -> dict:
@@ -25,8 +27,20 @@ def _attributes(correlation_id: str | None) -> dict:
     return {CORRELATION_ATTRIBUTE: {"DataType": "String", "StringValue": correlation_id}}
 
 
+@dataclass
+class Outbox:
+    """Messages held back while a consumer works through its batch, then sent ten to a
+    SendMessageBatch. ``unsent`` lists (kind, claim id) of the messages SQS did not take; the kinds are
+    ``dispatch``, ``notify`` and ``notify-dlq``."""
+    messages: list[tuple[str, str, dict]] = field(default_factory=list)  # (queue kind, claim id, entry)
+    unsent: list[tuple[str, str]] = field(default_factory=list)  # (queue kind, claim id)
+
+
 class SqsClaimQueue:
-    """Queue URLs come from settings; when absent they are looked up once per container."""
+    """Queue URLs come from settings; when absent they are looked up once per container.
+
+    Inside ``deferred()`` (one consumer batch, this thread only) messages are collected and sent on
+    exit with SendMessageBatch; elsewhere each is one SendMessage."""
 
     def __init__(self, client, scoring_url: str | None = None, dispatch_url: str | None = None,
                  notify_url: str | None = None, notify_dlq_url: str | None = None):
@@ -34,6 +48,7 @@ class SqsClaimQueue:
         self._urls = {SCORING_QUEUE.name: scoring_url, DISPATCH_QUEUE.name: dispatch_url,
                       NOTIFY_QUEUE.name: notify_url, NOTIFY_QUEUE.dlq_name: notify_dlq_url}
         self._lock = threading.Lock()
+        self._local = threading.local()
 
     def _url(self, name: str) -> str:
         url = self._urls.get(name)
@@ -63,25 +78,58 @@ class SqsClaimQueue:
             failed += [chunk[int(f["Id"])][0] for f in response.get("Failed", [])]
         return failed
 
+    @contextmanager
+    def deferred(self) -> Iterator[Outbox]:
+        outbox = Outbox()
+        self._local.outbox = outbox
+        try:
+            yield outbox
+        finally:
+            self._local.outbox = None
+            self._flush(outbox)
+
+    def _send(self, kind: str, claim_id: str, body: str, correlation_id: str | None,
+              delay_seconds: int = 0) -> None:
+        entry = {"MessageBody": body, "MessageAttributes": _attributes(correlation_id)}
+        if delay_seconds:
+            entry["DelaySeconds"] = delay_seconds
+        outbox = getattr(self._local, "outbox", None)
+        if outbox is not None:
+            outbox.messages.append((kind, claim_id, entry))
+            return
+        self._client.send_message(QueueUrl=self._url(_KINDS[kind]), **entry)
+
+    def _flush(self, outbox: Outbox) -> None:
+        by_queue: dict[str, list[tuple[str, dict]]] = {}
+        for kind, claim_id, entry in outbox.messages:
+            by_queue.setdefault(kind, []).append((claim_id, entry))
+        for kind, messages in by_queue.items():
+            for start in range(0, len(messages), _SEND_BATCH):
+                chunk = messages[start:start + _SEND_BATCH]
+                try:
+                    response = self._client.send_message_batch(
+                        QueueUrl=self._url(_KINDS[kind]),
+                        Entries=[{"Id": str(n), **entry} for n, (_, entry) in enumerate(chunk)])
+                except Exception:  # noqa: BLE001 - reported back as unsent; the caller decides
+                    outbox.unsent += [(kind, claim_id) for claim_id, _ in chunk]
+                    continue
+                outbox.unsent += [(kind, chunk[int(f["Id"])][0]) for f in response.get("Failed", [])]
+
     def to_dispatch(self, claim_id: str, correlation_id: str | None, attempt: int = 0,
                     delay_seconds: int = 0) -> None:
-        self._client.send_message(QueueUrl=self._url(DISPATCH_QUEUE.name),
-                                  MessageBody=SurveyNeeded(claim_id=claim_id, attempt=attempt).model_dump_json(),
-                                  MessageAttributes=_attributes(correlation_id),
-                                  DelaySeconds=delay_seconds)
+        self._send("dispatch", claim_id, SurveyNeeded(claim_id=claim_id, attempt=attempt).model_dump_json(),
+                   correlation_id, delay_seconds)
 
     def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
                   delay_seconds: int = 0) -> None:
         body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt)
-        self._client.send_message(QueueUrl=self._url(NOTIFY_QUEUE.name), MessageBody=body.model_dump_json(),
-                                  MessageAttributes=_attributes(correlation_id), DelaySeconds=delay_seconds)
+        self._send("notify", claim_id, body.model_dump_json(), correlation_id, delay_seconds)
 
     def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
                                correlation_id: str | None) -> None:
         """A notification that kept failing, parked in the notify queue's DLQ for a person to redrive."""
         body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt)
-        self._client.send_message(QueueUrl=self._url(NOTIFY_QUEUE.dlq_name), MessageBody=body.model_dump_json(),
-                                  MessageAttributes=_attributes(correlation_id))
+        self._send("notify-dlq", claim_id, body.model_dump_json(), correlation_id)
 
 
 class SqsContactLog:

@@ -1,9 +1,11 @@
-"""Queue consumers of the claim pipeline. Per record: parse, call one service; the batch reports
-only the records that failed (``batchItemFailures``), so SQS redelivers just those and moves a
-record that keeps failing to the queue's DLQ after ``maxReceiveCount`` receives."""
+"""Queue consumers of the claim pipeline. A batch is one unit of work (``services/batches.py``): the
+service reads what the batch needs up front and sends its messages together at the end, while each
+record is still handled, logged and failed on its own. The batch answers only the records that failed
+(``batchItemFailures``), so SQS redelivers just those and moves a record that keeps failing to the
+queue's DLQ after ``maxReceiveCount`` receives."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Callable
 
 from chalice import Blueprint
 
@@ -12,67 +14,74 @@ from chalicelib.bootstrap import container
 from chalicelib.observability import bind, logger, unbind
 from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, SurveyNeeded
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 bp = Blueprint(__name__)
 
 
-def _correlation_id(record: "SQSRecord") -> str | None:
-    attribute = record.message_attributes[CORRELATION_ATTRIBUTE]
-    return attribute.string_value if attribute else None
-
-
-def record_context(record: "SQSRecord") -> str | None:
-    correlation_id = _correlation_id(record)
-    bind(correlation_id=correlation_id, message_id=record.message_id,
-         receive_count=record.attributes.approximate_receive_count)
+def record_context(record: dict) -> str | None:
+    """Binds the record's correlation id, message id and receive count to every log line; returns
+    the correlation id."""
+    attribute = (record.get("messageAttributes") or {}).get(CORRELATION_ATTRIBUTE) or {}
+    correlation_id = attribute.get("stringValue")
+    bind(correlation_id=correlation_id, message_id=record.get("messageId"),
+         receive_count=(record.get("attributes") or {}).get("ApproximateReceiveCount"))
     return correlation_id
 
 
-def score_record(record: "SQSRecord") -> None:
-    correlation_id = record_context(record)
-    message = ClaimReceived.model_validate_json(record.body)
-    bind(claim_id=message.claim_id)
-    container().scoring.score(message.claim_id, correlation_id)
-
-
-def dispatch_record(record: "SQSRecord") -> None:
-    correlation_id = record_context(record)
-    message = SurveyNeeded.model_validate_json(record.body)
-    bind(claim_id=message.claim_id)
-    container().dispatch.dispatch(message.claim_id, correlation_id, message.attempt)
-
-
-def _logged(handler):
-    def run(record: "SQSRecord") -> None:
+def run_batch(raw_event: dict, message_type, begin: Callable, handle: Callable) -> dict:
+    """Parses every record as ``message_type``; ``begin(messages)`` opens the service's batch, and
+    ``handle(batch, message, correlation_id)`` runs one record in it. Answers the failed records: those
+    that could not be read or raised, and those whose required message the batch could not send."""
+    failed: list[str] = []
+    readable: list[tuple[str, object, str | None]] = []
+    for record in raw_event.get("Records") or []:
+        message_id = record.get("messageId", "")
+        correlation_id = record_context(record)
         try:
-            handler(record)
-        except Exception:
-            logger.exception("record failed; SQS will redeliver it")
-            raise
+            readable.append((message_id, message_type.model_validate_json(record.get("body") or ""), correlation_id))
+        except Exception:  # noqa: BLE001 - an unreadable record fails alone and ends in the DLQ
+            logger.exception("unreadable message; SQS will redeliver it, then dead-letter it")
+            failed.append(message_id)
         finally:
-            unbind("correlation_id", "message_id", "receive_count", "claim_id")
-    return run
+            unbind("correlation_id", "message_id", "receive_count")
+    if not readable:
+        return _answer(failed)
+    handled: list[tuple[str, str]] = []
+    try:
+        with begin([message for _, message, _ in readable]) as batch:
+            for message_id, message, correlation_id in readable:
+                bind(correlation_id=correlation_id, message_id=message_id, claim_id=message.claim_id)
+                try:
+                    handle(batch, message, correlation_id)
+                    handled.append((message_id, message.claim_id))
+                except Exception:  # noqa: BLE001 - this record comes back; the others go on
+                    logger.exception("record failed; SQS will redeliver it")
+                    failed.append(message_id)
+                finally:
+                    unbind("correlation_id", "message_id", "claim_id")
+    except Exception:  # noqa: BLE001 - the batch's reads or writes failed: every record comes back
+        logger.exception("batch failed; SQS will redeliver its records", extra={"records": len(readable)})
+        return _answer(failed + [message_id for message_id, _, _ in readable if message_id not in failed])
+    failed += [message_id for message_id, claim_id in handled if claim_id in batch.unsent]
+    return _answer(failed)
 
 
-def process_batch(raw_event: dict, handler) -> dict:
-    """Runs ``handler`` on every record; answers ``{"batchItemFailures": [...]}``. Powertools' batch
-    utility is imported here: the API and Connect functions share this module and never need it."""
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=raw_event, record_handler=_logged(handler), processor=processor)
+def _answer(failed: list[str]) -> dict:
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(failed)]}
 
 
 @bp.on_sqs_message(queue=SCORING_QUEUE.name, batch_size=SCORING_QUEUE.batch_size)
 def score_claims(event):
-    return process_batch(event.to_dict(), score_record)
+    scoring = container().scoring
+    return run_batch(event.to_dict(), ClaimReceived, lambda messages: scoring.batch([m.claim_id for m in messages]),
+                     lambda batch, message, correlation_id: batch.score(message.claim_id, correlation_id))
 
 
 @bp.on_sqs_message(queue=DISPATCH_QUEUE.name, batch_size=DISPATCH_QUEUE.batch_size)
 def dispatch_claims(event):
-    return process_batch(event.to_dict(), dispatch_record)
+    dispatch = container().dispatch
+    return run_batch(event.to_dict(), SurveyNeeded, lambda messages: dispatch.batch([m.claim_id for m in messages]),
+                     lambda batch, message, correlation_id: batch.dispatch(message.claim_id, correlation_id,
+                                                                           message.attempt))
 
 
 @bp.schedule("rate(5 minutes)")

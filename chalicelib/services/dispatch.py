@@ -2,12 +2,16 @@
 again later with a growing delay; a claim nobody could take within the SLA is escalated to a person."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
+from typing import Iterator
 
 from chalicelib.domain.claim import ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
-from chalicelib.domain.surveyor import DEFAULT_MAX_RINGS, candidates_by_ring
+from chalicelib.domain.surveyor import DEFAULT_MAX_RINGS, Surveyor, candidates_by_ring
 from chalicelib.observability import logger, traced
+from chalicelib.services.batches import Preloaded, consumer_batch
 from chalicelib.services.ports import AssignOutcome, ClaimQueue, ClaimRepository, SurveyorRepository, Telemetry
 
 ACTOR = "system:dispatch"
@@ -34,22 +38,34 @@ class DispatchService:
         self._escalate_after = timedelta(seconds=escalate_after_seconds)
         self._notifier = notifier
 
+    @contextmanager
+    def batch(self, claim_ids: list[str]) -> Iterator["DispatchBatch"]:
+        """A consumer batch: claims read up front (one BatchGetItem), each region's surveyors read once
+        for the whole batch, retry messages and partner notices sent together at the end."""
+        with consumer_batch(self._claims, self._queue, self._telemetry, claim_ids) as preloaded:
+            yield DispatchBatch(self, preloaded)
+
     @traced
-    def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0) -> ClaimStatus:
-        """Idempotent: a claim already assigned is left alone; capacity is never exceeded."""
-        claim = self._claims.get(claim_id)
+    def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0,
+                 batch: "DispatchBatch | None" = None) -> ClaimStatus:
+        """Idempotent: a claim already assigned is left alone; capacity is never exceeded (the
+        reservation is conditional, so a batch's view of the surveyors may be stale but never wrong)."""
+        claim = batch.preloaded.claim(claim_id) if batch else self._claims.get(claim_id)
         if claim is None:
             raise NotFound(f"claim {claim_id} does not exist")
         if claim.status not in _DISPATCHABLE:
             return claim.status
         location = claim.submission.location
-        for surveyor in candidates_by_ring(self._surveyors.in_region, location.region_code,
+        in_region = batch.surveyors.in_region if batch else self._surveyors.in_region
+        for surveyor in candidates_by_ring(in_region, location.region_code,
                                            claim_location=(location.lat, location.lon),
                                            max_rings=self._max_rings):
             after, event = claim.transition(ClaimStatus.SURVEYOR_ASSIGNED, actor=ACTOR,
                                             kind="claim.surveyor_assigned", at=self._clock(),
                                             surveyor_id=surveyor.surveyor_id)
             outcome = self._claims.assign_surveyor(surveyor, claim, after, event)
+            if batch is not None:
+                batch.surveyors.learned(surveyor, outcome)
             if outcome is AssignOutcome.ASSIGNED:
                 if self._notifier is not None:
                     self._notifier.status_changed(after)
@@ -91,3 +107,42 @@ class DispatchService:
         logger.info("no free surveyor; retry scheduled", extra={"claim_id": claim.claim_id,
                                                                  "attempt": attempt + 1, "delay_s": delay})
         return claim.status
+
+
+class _SurveyorsOfBatch:
+    """Each region's surveyors read once per batch and kept up to date with what the batch learns:
+    a surveyor it assigned has one claim more, one found full is full."""
+
+    def __init__(self, surveyors: SurveyorRepository):
+        self._surveyors = surveyors
+        self._regions: dict[str, dict[str, Surveyor]] = {}
+
+    def in_region(self, region_code: str) -> list[Surveyor]:
+        if region_code not in self._regions:
+            self._regions[region_code] = {s.surveyor_id: s for s in self._surveyors.in_region(region_code)}
+        return list(self._regions[region_code].values())
+
+    def learned(self, surveyor: Surveyor, outcome: AssignOutcome) -> None:
+        known = self._regions.get(surveyor.region_code, {})
+        if surveyor.surveyor_id not in known:
+            return
+        if outcome is AssignOutcome.ASSIGNED:
+            known[surveyor.surveyor_id] = replace(surveyor, active_claims=surveyor.active_claims + 1)
+        elif outcome is AssignOutcome.SURVEYOR_FULL:
+            known[surveyor.surveyor_id] = replace(surveyor, active_claims=max(surveyor.capacity,
+                                                                              surveyor.active_claims))
+
+
+class DispatchBatch:
+    def __init__(self, service: DispatchService, preloaded: Preloaded):
+        self.preloaded = preloaded
+        self.surveyors = _SurveyorsOfBatch(service._surveyors)
+        self._service = service
+
+    def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0) -> ClaimStatus:
+        return self._service.dispatch(claim_id, correlation_id, attempt, self)
+
+    @property
+    def unsent(self) -> set[str]:
+        """Claims whose retry message did not reach the queue (known once the batch has ended)."""
+        return self.preloaded.unsent

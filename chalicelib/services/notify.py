@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from chalicelib.domain.claim import Claim, ClaimStatus, iso
 from chalicelib.domain.signatures import sign_webhook
 from chalicelib.observability import logger, traced
+from chalicelib.services.batches import Preloaded, consumer_batch
 from chalicelib.services.ports import ClaimRepository, Telemetry
 
 # What a partner hears about: where its claim went, who surveys it, and the decision.
@@ -21,6 +23,9 @@ NOT_PARTNERS = ("public", "ivr:")  # owners that are channels, not partners with
 MAX_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 30
 MAX_DELAY_SECONDS = 900
+# A batch stops posting after this long and hands its remaining records back to SQS untouched: ten
+# callbacks at the sender's 5 s timeout would otherwise outlast the consumer's 30 s timeout.
+BATCH_BUDGET_SECONDS = 20.0
 
 
 def retry_delay(attempt: int, base_seconds: int = RETRY_BASE_SECONDS) -> int:
@@ -44,6 +49,21 @@ class DeliveryLog(Protocol):
     def delivered(self, claim_id: str, event_seq: int) -> bool: ...
 
     def record(self, claim_id: str, event_seq: int, partner_id: str, status: str, attempts: int) -> None: ...
+
+    def delivered_many(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of (claim id, event seq) are already delivered, in as few calls as possible."""
+
+    def record_many(self, deliveries: list["Delivery"]) -> None:
+        """Several deliveries in as few calls as possible (rewriting one changes nothing)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    claim_id: str
+    event_seq: int
+    partner_id: str
+    status: str
+    attempts: int
 
 
 class CallbackSender(Protocol):
@@ -82,7 +102,8 @@ class NotificationService:
 
     def __init__(self, claims: ClaimRepository, callbacks: PartnerCallbacks, log: DeliveryLog, sender: CallbackSender,
                  queue: NotifyQueue, secrets: dict[str, str], telemetry: Telemetry,
-                 now: Callable[[], float] = time.time, max_attempts: int = MAX_ATTEMPTS):
+                 now: Callable[[], float] = time.time, max_attempts: int = MAX_ATTEMPTS,
+                 clock: Callable[[], float] = time.monotonic):
         self._claims = claims
         self._callbacks = callbacks
         self._log = log
@@ -92,13 +113,43 @@ class NotificationService:
         self._telemetry = telemetry
         self._now = now
         self._max_attempts = max_attempts
+        self._clock = clock
+
+    @contextmanager
+    def batch(self, notices: list[Notice]) -> Iterator["NotifyBatch"]:
+        """A consumer batch: the delivery log and the claims read up front (one BatchGetItem each), the
+        deliveries recorded together (BatchWriteItem) and retries queued together at the end. A record
+        whose delivery could not be recorded comes back (its partner may hear it twice: the
+        ``X-Notification-Id`` header tells)."""
+        keys = [(n.claim_id, n.event_seq) for n in notices]
+        try:
+            delivered = self._log.delivered_many(keys) if keys else set()
+        except Exception:  # noqa: BLE001 - each record looks itself up, so only a bad one fails
+            logger.warning("delivery log read failed; reading notice by notice", exc_info=True)
+            delivered = None
+        with consumer_batch(self._claims, self._queue, self._telemetry, [n.claim_id for n in notices],
+                            required=frozenset({"notify", "notify-dlq"}), once=False) as preloaded:
+            batch = NotifyBatch(self, preloaded, delivered, self._clock() + BATCH_BUDGET_SECONDS)
+            yield batch
+        if batch.deliveries:
+            try:
+                self._log.record_many(batch.deliveries)
+            except Exception:  # noqa: BLE001 - those records come back from SQS
+                logger.exception("deliveries not recorded; their records come back",
+                                 extra={"deliveries": len(batch.deliveries)})
+                batch.unsent.update(d.claim_id for d in batch.deliveries)
 
     @traced
-    def deliver(self, notice: Notice) -> str:
+    def deliver(self, notice: Notice, batch: "NotifyBatch | None" = None) -> str:
         """Returns what happened: delivered, already_delivered, no_callback, retry_scheduled, dead_lettered."""
-        if self._log.delivered(notice.claim_id, notice.event_seq):
+        if batch is not None and self._clock() > batch.deadline:
+            raise BatchOutOfTime("the batch ran out of time; SQS brings this notice back")
+        if batch is not None and batch.knows_delivered(notice) is not None:
+            if batch.knows_delivered(notice):
+                return "already_delivered"
+        elif self._log.delivered(notice.claim_id, notice.event_seq):
             return "already_delivered"
-        claim = self._claims.get(notice.claim_id)
+        claim = batch.preloaded.claim(notice.claim_id) if batch else self._claims.get(notice.claim_id)
         if claim is None:
             logger.warning("notification for an unknown claim; dropped", extra={"claim_id": notice.claim_id})
             return "no_callback"
@@ -116,7 +167,11 @@ class NotificationService:
         except Exception as exc:  # noqa: BLE001 - any failure to deliver is retried the same way
             failure = type(exc).__name__
         if failure is None:
-            self._log.record(notice.claim_id, notice.event_seq, claim.owner, notice.status, notice.attempt + 1)
+            if batch is not None:
+                batch.delivered(Delivery(notice.claim_id, notice.event_seq, claim.owner, notice.status,
+                                         notice.attempt + 1))
+            else:
+                self._log.record(notice.claim_id, notice.event_seq, claim.owner, notice.status, notice.attempt + 1)
             self._telemetry.count("NotificationsDelivered", 1)
             return "delivered"
         return self._retry_or_park(notice, failure)
@@ -151,3 +206,36 @@ class NotificationService:
         if claim.approved_amount is not None and notice.status == ClaimStatus.APPROVED.value:
             payload["approved_amount"] = str(claim.approved_amount)
         return payload
+
+
+class BatchOutOfTime(Exception):
+    """A notice the batch had no time left for; it fails its record untouched."""
+
+
+class NotifyBatch:
+    def __init__(self, service: NotificationService, preloaded: Preloaded, delivered: set[tuple[str, int]] | None,
+                 deadline: float):
+        self.preloaded = preloaded
+        self.deadline = deadline
+        self.deliveries: list[Delivery] = []
+        self._read = delivered is not None  # False: the log could not be read up front
+        self._delivered = set(delivered or ())
+        self._service = service
+
+    def knows_delivered(self, notice: Notice) -> bool | None:
+        """Whether the notice is delivered already; None when only the log itself can tell."""
+        key = (notice.claim_id, notice.event_seq)
+        return True if key in self._delivered else (False if self._read else None)
+
+    def delivered(self, delivery: Delivery) -> None:
+        self.deliveries.append(delivery)
+        self._delivered.add((delivery.claim_id, delivery.event_seq))
+
+    def deliver(self, notice: Notice) -> str:
+        return self._service.deliver(notice, self)
+
+    @property
+    def unsent(self) -> set[str]:
+        """Claims whose retry was not queued or whose delivery was not recorded (known once the batch
+        has ended): their records come back."""
+        return self.preloaded.unsent

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import ContextManager, Protocol
 
 from chalicelib.domain.attachment import Attachment
 from chalicelib.domain.caller import CallerClaim, Contact, CustomerRecord
@@ -51,6 +51,9 @@ class ClaimRepository(Protocol):
         """``add`` for several claims in as few calls as possible; one result per item, in order."""
 
     def get(self, claim_id: str) -> Claim | None: ...
+
+    def get_many(self, claim_ids: list[str]) -> dict[str, Claim]:
+        """Strongly consistent reads of several claims in as few calls as possible; missing ones absent."""
 
     def events(self, claim_id: str) -> list[ClaimEvent]: ...
 
@@ -105,6 +108,14 @@ class ClaimQueue(Protocol):
 
     def to_dispatch(self, claim_id: str, correlation_id: str | None, attempt: int = 0,
                     delay_seconds: int = 0) -> None: ...
+
+    def deferred(self) -> ContextManager["Outbox"]:
+        """Within it (this thread), messages are held and sent together on exit; the outbox's
+        ``unsent`` then lists (kind, claim id) of those not taken: ``dispatch``, ``notify``, ``notify-dlq``."""
+
+
+class Outbox(Protocol):
+    unsent: list[tuple[str, str]]
 
 
 class Telemetry(Protocol):

@@ -6,6 +6,7 @@ from chalicelib.domain.coverage import loss_date_in
 from chalicelib.domain.identity import normalise_phone, normalise_plate, normalise_policy_number
 from chalicelib.domain.policy import MatchKey, Policy, Resolution, ResolutionOutcome
 from chalicelib.domain.products import Catalogue
+from chalicelib.observability import logger
 from chalicelib.services.ports import PolicyDirectory
 
 
@@ -18,6 +19,20 @@ class PolicyResolver:
     def __init__(self, policies: PolicyDirectory, products: Catalogue):
         self._policies = policies
         self._products = products
+
+    def with_known(self, submissions: list[ClaimSubmission]) -> "PolicyResolver":
+        """A resolver for one consumer batch: every policy number the batch names is read up front in
+        one BatchGetItem (when the directory can); other keys are looked up as usual."""
+        numbers = [n for n in (normalise_policy_number(s.policy_number) for s in submissions) if n]
+        by_numbers = getattr(self._policies, "by_numbers", None)
+        if len(numbers) < 2 or by_numbers is None:
+            return self
+        try:
+            found = by_numbers(numbers)
+        except Exception:  # noqa: BLE001 - each claim looks its policy up itself, as without a batch
+            logger.warning("policy batch read failed; looking policies up one by one", exc_info=True)
+            return self
+        return PolicyResolver(_Known(self._policies, numbers, found), self._products)
 
     def resolve(self, sub: ClaimSubmission, owner: str) -> Resolution:
         tried: list[MatchKey] = []
@@ -75,3 +90,20 @@ class PolicyResolver:
     def _runs_on_loss_date(self, policy: Policy, sub: ClaimSubmission) -> bool:
         product = self._products.get(policy.product)
         return product is not None and policy.starts_on <= loss_date_in(product, sub) <= policy.ends_on
+
+
+class _Known:
+    """A policy directory whose ``by_number`` answers from policies read in advance."""
+
+    def __init__(self, directory: PolicyDirectory, asked: list[str], found: dict[str, Policy]):
+        self._directory = directory
+        self._asked = set(asked)
+        self._found = found
+
+    def by_number(self, policy_number: str) -> Policy | None:
+        if policy_number in self._asked:
+            return self._found.get(policy_number)
+        return self._directory.by_number(policy_number)
+
+    def __getattr__(self, name: str):
+        return getattr(self._directory, name)

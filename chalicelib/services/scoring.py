@@ -2,7 +2,9 @@
 versioned) and route it: auto-approved, to an agent, or on to dispatch for a field survey."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Iterator
 
 from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, Segment, utc_now
 from chalicelib.domain.coverage import Coverage, check_coverage
@@ -12,6 +14,7 @@ from chalicelib.domain.policy import Resolution
 from chalicelib.domain.products import Catalogue
 from chalicelib.domain.scoring import RuleSet, Signals, load_rules, score
 from chalicelib.observability import logger, traced
+from chalicelib.services.batches import Preloaded, consumer_batch
 from chalicelib.services.ports import ClaimHistory, ClaimQueue, ClaimRepository, Telemetry
 from chalicelib.services.resolve import PolicyResolver
 
@@ -37,14 +40,24 @@ class ScoringService:
         self._notifier = notifier or _Silent()
         self._rules = rules
 
+    @contextmanager
+    def batch(self, claim_ids: list[str]) -> Iterator["ScoringBatch"]:
+        """A consumer batch: claims and the policies they name read up front (one BatchGetItem each),
+        dispatch messages and partner notices sent together at the end."""
+        with consumer_batch(self._claims, self._queue, self._telemetry, claim_ids) as preloaded:
+            resolver = self._resolver.with_known([c.submission for c in preloaded.read_ahead()
+                                                  if c.status is ClaimStatus.RECEIVED])
+            yield ScoringBatch(self, preloaded, resolver)
+
     @traced
-    def score(self, claim_id: str, correlation_id: str | None = None) -> ClaimStatus:
+    def score(self, claim_id: str, correlation_id: str | None = None, batch: "ScoringBatch | None" = None
+              ) -> ClaimStatus:
         """Idempotent: a redelivered message finishes what is left and changes nothing else."""
-        claim = self._claims.get(claim_id)
+        claim = batch.preloaded.claim(claim_id) if batch else self._claims.get(claim_id)
         if claim is None:
             raise NotFound(f"claim {claim_id} does not exist")
         if claim.status is ClaimStatus.RECEIVED:
-            after, events = self._assess(claim)
+            after, events = self._assess(claim, batch.resolver if batch else self._resolver)
             try:
                 self._claims.save(claim, after, events)
             except ConcurrentUpdate:
@@ -62,11 +75,11 @@ class ScoringService:
             self._queue.to_dispatch(claim_id, correlation_id or claim.correlation_id)
         return claim.status
 
-    def _assess(self, claim: Claim) -> tuple[Claim, list[ClaimEvent]]:
+    def _assess(self, claim: Claim, resolver: PolicyResolver) -> tuple[Claim, list[ClaimEvent]]:
         """Resolution, coverage, score and route: four timeline entries, written together."""
         sub = claim.submission
         now = self._clock()
-        resolution = self._resolver.resolve(sub, claim.owner)
+        resolution = resolver.resolve(sub, claim.owner)
         coverage = self._coverage(resolution, claim)
         resolved, e1 = claim.record(
             "claim.policy_resolved", actor=ACTOR, at=now, detail=_resolution_detail(resolution, coverage),
@@ -135,6 +148,21 @@ class ScoringService:
                                                                    "product": resolution.policy.product})
             return None
         return check_coverage(resolution.policy, product, claim.submission)
+
+
+class ScoringBatch:
+    def __init__(self, service: ScoringService, preloaded: Preloaded, resolver: PolicyResolver):
+        self.preloaded = preloaded
+        self.resolver = resolver
+        self._service = service
+
+    def score(self, claim_id: str, correlation_id: str | None = None) -> ClaimStatus:
+        return self._service.score(claim_id, correlation_id, self)
+
+    @property
+    def unsent(self) -> set[str]:
+        """Claims whose dispatch message did not reach the queue (known once the batch has ended)."""
+        return self.preloaded.unsent
 
 
 def _resolution_detail(resolution: Resolution, coverage: Coverage | None) -> dict:

@@ -60,7 +60,7 @@ SECRET_KEYS = ("TWILIO_AUTH_TOKEN", "IVR_WEBHOOK_SECRETS", "AGENT_TOKENS", "SURV
                "STATUS_TOKEN_SECRET", "PARTNER_CALLBACK_SECRETS", "CUSTOMER_ID_KEY")
 
 _R, _W, _U = "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"
-_Q, _BW = "dynamodb:Query", "dynamodb:BatchWriteItem"
+_Q, _BW, _BR = "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"
 
 # intake.submit: one transaction of claim + first event + idempotency key (+ duplicate guard), a
 # consistent read of the stored claim when the key was taken, then the scoring message.
@@ -121,23 +121,25 @@ FUNCTIONS: dict[str, FunctionAccess] = {
         queue_url_env=(SCORING_QUEUE.name, CONTACTS_QUEUE.name),
         invoked_by_connect=True,
     ),
-    # Scoring: claim, policy resolution (number, order id, phone, plate), duplicate and velocity
-    # history, the scored claim + timeline (+ the policy's open-claim marker) in one transaction.
+    # Scoring: the batch's claims and the policies they name (BatchGetItem), policy resolution by
+    # order id, phone, plate, duplicate and velocity history, the scored claim + timeline (+ the
+    # policy's open-claim marker) in one transaction.
     "score_claims": FunctionAccess(
         tables=(
-            TableGrant(Tables.CLAIMS, (_R, _W), ("caller-phone-index", "plate-loss-index", "policy-loss-index")),
+            TableGrant(Tables.CLAIMS, (_R, _BR, _W), ("caller-phone-index", "plate-loss-index", "policy-loss-index")),
             TableGrant(Tables.CLAIM_EVENTS, (_W,)),
-            TableGrant(Tables.POLICIES, (_R, _U), ("holder-phone-index", "order-id-index", "plate-index")),
+            TableGrant(Tables.POLICIES, (_R, _BR, _U), ("holder-phone-index", "order-id-index", "plate-index")),
         ),
         consume=SCORING_QUEUE.name,
         send_to=(DISPATCH_QUEUE.name, NOTIFY_QUEUE.name),
         queue_url_env=(DISPATCH_QUEUE.name, NOTIFY_QUEUE.name),
     ),
-    # Dispatch: surveyors of the region and its neighbours, the reservation (surveyor + claim +
+    # Dispatch: the batch's claims (BatchGetItem), surveyors of each region and its neighbours (once
+    # per batch), the reservation (surveyor + claim +
     # timeline in one transaction), a retry message with a delay, the partner notice.
     "dispatch_claims": FunctionAccess(
         tables=(
-            TableGrant(Tables.CLAIMS, (_R, _W)),
+            TableGrant(Tables.CLAIMS, (_R, _BR, _W)),
             TableGrant(Tables.CLAIM_EVENTS, (_W,)),
             TableGrant(Tables.SURVEYORS, (_U,), ("region-index",)),
         ),
@@ -156,12 +158,13 @@ FUNCTIONS: dict[str, FunctionAccess] = {
         tables=(TableGrant(Tables.CONTACTS, (_BW,)),),
         consume=CONTACTS_QUEUE.name,
     ),
-    # Partner notifications: delivery log, the claim, the partner's callback URL; a failed delivery
+    # Partner notifications: delivery log and claims of the batch (BatchGetItem), the partner's
+    # callback URL, the deliveries recorded together (BatchWriteItem); a failed delivery
     # is re-queued with a delay, or parked in the notify DLQ after the last attempt.
     "notify_partners": FunctionAccess(
         tables=(
-            TableGrant(Tables.NOTIFICATIONS, (_R, _W)),
-            TableGrant(Tables.CLAIMS, (_R,)),
+            TableGrant(Tables.NOTIFICATIONS, (_R, _BR, _W, _BW)),
+            TableGrant(Tables.CLAIMS, (_R, _BR)),
             TableGrant(Tables.PARTNERS, (_R,)),
         ),
         consume=NOTIFY_QUEUE.name,

@@ -87,6 +87,21 @@ class TestClaimRepositoryContract:
         assert store.repo.get(new.claim.claim_id) == new.claim
         assert store.repo.events(new.claim.claim_id) == [new.event]
 
+    def test_claims_read_together_read_as_each_alone_and_missing_ones_are_absent(self, store):
+        # GIVEN three stored claims, one of them scored since
+        first, second = new_claim(key="ref-1"), new_claim(key="ref-2")
+        store.repo.add_many([first, second])
+        third = _awaiting_surveyor(store)
+
+        # WHEN they are read together, with an id that does not exist and one asked twice
+        ids = [first.claim.claim_id, "CLM-00000000000000000000000000", third.claim_id, second.claim.claim_id,
+               first.claim.claim_id]
+        found = store.repo.get_many(ids)
+
+        # THEN each is as it reads alone (the latest version), and the missing one is absent
+        assert found == {c: store.repo.get(c) for c in (first.claim.claim_id, second.claim.claim_id, third.claim_id)}
+        assert found[third.claim_id].status is ClaimStatus.AWAITING_SURVEYOR
+
     def test_add_with_a_taken_key_returns_the_existing_record_and_stores_nothing(self, store):
         # GIVEN a claim stored under an idempotency key
         first = new_claim(key="ref-1")

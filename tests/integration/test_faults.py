@@ -376,7 +376,7 @@ def test_scoring_send_failing_after_the_write_is_202_stored_once_and_reconciled_
     # THEN it is accepted: 202, not 503, because the claim is durably stored as RECEIVED (the reconciler
     # owes it to scoring); a 503 would only make the partner send what is already stored
     assert accepted.status_code == 202, accepted.body
-    assert faults.attempts["SendMessage"] > 1  # botocore retried before the app gave up
+    assert faults.attempts["SendMessage"] == bootstrap.container().settings.aws_max_attempts  # as for DynamoDB
     claim_id = accepted.json_body["claim_id"]
     assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.RECEIVED
     assert stored_items() == {Tables.CLAIMS: 1, Tables.IDEMPOTENCY: 1, Tables.CLAIM_EVENTS: 1}
@@ -416,9 +416,9 @@ def _claims(client, n: int, body=claim_body, api_key=None) -> list[str]:
 MOTOR_POLICIES = (("PM2026000789", "沪A12345", "+8613700137000"), ("PM2026000790", "沪AD12345", "+8618600186000"))
 
 
-def field_claims(client, pipeline, n: int) -> list[str]:
-    """``n`` motor claims scored for a field survey, their messages on the dispatch queue: the two vehicles
-    alternate, each one's losses two days apart, so none looks like a duplicate of another."""
+def motor_claims(client, n: int) -> list[str]:
+    """``n`` motor claims submitted: the two vehicles alternate, each one's losses two days apart, so none
+    looks like a duplicate of another."""
     ids = []
     for i in range(n):
         policy_number, plate, phone = MOTOR_POLICIES[i % 2]
@@ -427,6 +427,12 @@ def field_claims(client, pipeline, n: int) -> list[str]:
                                                        occurred_at=at.isoformat()), api_key=MOTOR)
         assert response.status_code == 202, response.body
         ids.append(response.json_body["claim_id"])
+    return ids
+
+
+def field_claims(client, pipeline, n: int) -> list[str]:
+    """``n`` motor claims scored for a field survey, their messages on the dispatch queue."""
+    ids = motor_claims(client, n)
     pipeline.score_all()
     claims = bootstrap.container().claims
     assert {claims.get(i).status for i in ids} == {ClaimStatus.AWAITING_SURVEYOR}
@@ -451,12 +457,23 @@ def _key_names(claim_id: str) -> Callable[[dict], bool]:
     return lambda params: (params.get("Key") or {}).get("claim_id", {}).get("S") == claim_id
 
 
+def _batch_key_names(claim_id: str) -> Callable[[dict], bool]:
+    return lambda params: any(key.get("claim_id", {}).get("S") == claim_id
+                              for asked in (params.get("RequestItems") or {}).values() for key in asked["Keys"])
+
+
+def crash_reading(faults, claim_id: str) -> None:
+    """Reading this claim crashes: alone (GetItem) or in a consumer batch's read (BatchGetItem)."""
+    faults.crash_on("GetItem", _key_names(claim_id))
+    faults.crash_on("BatchGetItem", _batch_key_names(claim_id))
+
+
 def test_scoring_crashing_on_the_third_of_five_fails_that_record_only(client, faults, queues):
     # GIVEN five claims waiting to be scored, and reading the third one failing unexpectedly
     _claims(client, 5)
     messages = _receive(queues, SCORING_QUEUE, 5)
     broken = _claim_of(messages[2])
-    faults.crash_on("GetItem", _key_names(broken))
+    crash_reading(faults, broken)
 
     # WHEN the scoring consumer gets the batch
     answer = _invoke(client, queues, "score_claims", messages)
@@ -474,7 +491,7 @@ def test_dispatch_crashing_on_the_third_of_five_fails_that_record_only(client, f
     field_claims(client, pipeline, 5)
     messages = _receive(queues, DISPATCH_QUEUE, 5)
     broken = _claim_of(messages[2])
-    faults.crash_on("GetItem", _key_names(broken))
+    crash_reading(faults, broken)
 
     # WHEN the dispatch consumer gets the batch
     answer = _invoke(client, queues, "dispatch_claims", messages)
@@ -518,7 +535,7 @@ def test_notify_crashing_on_the_third_of_five_fails_that_record_only(client, fau
     pipeline.score_all()
     messages = _receive(queues, NOTIFY_QUEUE, 5)
     broken = _claim_of(messages[2])
-    faults.crash_on("GetItem", _key_names(broken))
+    crash_reading(faults, broken)
 
     # WHEN the notify consumer gets the batch
     answer = _invoke(client, queues, "notify_partners", messages)
@@ -612,7 +629,7 @@ def _poison_claim(client, queues, faults) -> str:
     """A claim whose scoring fails (a bug: reading it crashes) until ``faults.clear()``; its message is
     in the scoring DLQ after five receives."""
     [claim_id] = _claims(client, 1)
-    faults.crash_on("GetItem", _key_names(claim_id))
+    crash_reading(faults, claim_id)
     deliver_until_empty(client, queues, "score_claims", SCORING_QUEUE)
     assert [_claim_of(m) for m in dead_letters_peek(queues, SCORING_QUEUE)] == [claim_id]
     return claim_id
