@@ -129,6 +129,11 @@ class AwsFaults:
             body["CancellationReasons"] = [{"Code": "ThrottlingError", "Message": "Throughput exceeds the "
                                             "current capacity for one or more global secondary indexes."}
                                            for _ in items]
+        if fault.code == "TransactionConflict":  # another transaction held the same items
+            items = json.loads(request.body)["TransactItems"]
+            body["__type"] = "com.amazonaws.service#TransactionCanceledException"
+            body["CancellationReasons"] = [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for "
+                                            "the item"} for _ in items]
         return AWSResponse(request.url, fault.status, {"x-amzn-requestid": "fault",
                                                       "content-type": "application/x-amz-json-1.0"},
                            _Raw(json.dumps(body).encode()))
@@ -314,6 +319,25 @@ def test_a_throttled_form_claim_is_a_503_and_the_double_tap_after_stores_it_once
     assert json.loads(second.body)["claim_id"] == json.loads(first.body)["claim_id"]
     assert second.headers["Idempotent-Replayed"] == "true"
     assert claim_count() == 1
+
+
+@pytest.mark.parametrize("conflicts, status", [(1, 202), (None, 503)], ids=["once", "every-time"])
+def test_a_form_whose_rate_limit_counters_conflict_is_retried_then_503_never_500(client, faults, conflicts, status):
+    # GIVEN the rate limiter's transaction conflicting with another request's on the same counters
+    faults.fail("TransactWriteItems", "TransactionConflict", times=conflicts)
+
+    # WHEN the claimant submits the form
+    answer = client.http.post("/v1/public/claims", headers={"content-type": "application/json"},
+                              body=json.dumps(FORM, ensure_ascii=False))
+
+    # THEN a single conflict is retried and the claim stored; a lasting one is a retryable 503, nothing stored
+    if status == 202:
+        assert answer.status_code == 202, answer.body
+        assert claim_count() == 1
+    else:
+        assert_retry_later(answer)
+        assert claim_count() == 0
+        assert faults.attempts["TransactWriteItems"] == 4  # the first try and three retries
 
 
 def test_a_throttled_connect_report_is_an_error_the_flow_retries_and_the_retry_stores_it_once(client, faults):
