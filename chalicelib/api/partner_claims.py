@@ -15,7 +15,7 @@ from chalicelib.api.http import (
 from chalicelib.api.views import claim_view
 from chalicelib.bootstrap import container
 from chalicelib.domain.claim import Channel
-from chalicelib.domain.errors import DomainError, FieldProblem, NotFound, ValidationFailed
+from chalicelib.domain.errors import DomainError, FieldProblem, NotFound, PayloadTooLarge, ValidationFailed
 from chalicelib.domain.ids import is_claim_id
 from chalicelib.observability import current_correlation_id
 from chalicelib.schemas.claims import parse_claim
@@ -68,6 +68,8 @@ def submit_claims_batch():
     for index, item in enumerate(items):
         try:
             raw = json.dumps(item, ensure_ascii=False).encode("utf-8")
+            if len(raw) > c.settings.max_body_bytes:  # each claim is held to the single route's limit
+                raise PayloadTooLarge(f"The claim is larger than {c.settings.max_body_bytes} bytes.")
             submission = parse_claim(raw, Channel.PARTNER_API, prefix=f"claims.{index}")
         except DomainError as error:
             results[index] = _item_error(index, error)

@@ -306,6 +306,23 @@ def test_a_batch_takes_up_to_its_limit_of_claims_and_not_one_more(stack):
     assert [d["field"] for d in _error(over)["details"]] == ["claims"]
 
 
+def test_each_claim_of_a_batch_is_held_to_the_single_claim_limit(stack):
+    # GIVEN a batch whose second claim alone is larger than a single claim may be
+    client, _ = stack
+    limit = bootstrap.container().settings.max_body_bytes
+    big = {**claim_body(), "padding": "x" * limit}
+
+    # WHEN it is posted
+    answer = client.http.post("/v1/claims/batch", headers={**JSON, "x-api-key": ELEME},
+                              body=json.dumps({"claims": [claim_body(), big, claim_body()]}))
+
+    # THEN that claim alone is refused for its size; the others are taken
+    results = json.loads(answer.body)["results"]
+    assert answer.status_code == 207
+    assert [r["status"] for r in results] == [202, 413, 202]
+    assert results[1]["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
 def test_headers_with_a_length_limit_hold_at_the_boundary(stack):
     # GIVEN an Idempotency-Key and a correlation id of 128 characters, then of 129
     client, _ = stack
