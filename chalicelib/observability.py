@@ -73,6 +73,8 @@ for _library in _VERBOSE_LIBRARIES:
 
 
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
+
+
 def _tracer():
     from aws_lambda_powertools import Tracer
 

@@ -24,6 +24,7 @@ class FakeClaimRepository:
         self.claims: dict[str, Claim] = {}
         self.timeline: dict[str, dict[int, ClaimEvent]] = defaultdict(dict)
         self.keys: dict[str, IdempotencyRecord] = {}
+        self.contacts: list = []  # contact entries written with their claims
         self.surveyors = surveyors
         self._lock = threading.Lock()
 
@@ -43,6 +44,8 @@ class FakeClaimRepository:
                 for record in (new.idempotency, new.duplicate_guard):
                     if record:
                         self.keys[record.key] = record
+                if new.contact:
+                    self.contacts.append(new.contact)
                 out.append(None)
         return out
 

@@ -13,6 +13,12 @@ def contact_sort_key(contact: Contact) -> str:
     return f"{iso(contact.at)}#{contact.contact_id}#{contact.kind}"
 
 
+def contact_to_model(c: Contact) -> ContactModel:
+    return ContactModel(c.phone, contact_sort_key(c), at=iso(c.at), channel=c.channel, kind=c.kind,
+                        contact_id=c.contact_id, claim_id=c.claim_id, customer_id=c.customer_id,
+                        expires_at=c.at + timedelta(days=CONTACT_TTL_DAYS))
+
+
 class DynamoCallerDirectory:
     def customer_by_phone(self, phone_e164: str) -> CustomerRecord | None:
         for m in CustomerModel.by_phone.query(phone_e164, limit=1):
@@ -35,6 +41,4 @@ class DynamoContactStore:
         contact's time, id and kind, so a redelivered contact overwrites itself."""
         with ContactModel.batch_write() as batch:
             for c in contacts:
-                batch.save(ContactModel(c.phone, contact_sort_key(c), at=iso(c.at), channel=c.channel, kind=c.kind,
-                                        contact_id=c.contact_id, claim_id=c.claim_id, customer_id=c.customer_id,
-                                        expires_at=c.at + timedelta(days=CONTACT_TTL_DAYS)))
+                batch.save(contact_to_model(c))

@@ -21,6 +21,7 @@ from chalicelib.adapters.models import (
     PolicyModel,
     SurveyorModel,
 )
+from chalicelib.adapters.callers import contact_to_model
 from chalicelib.adapters.resources import IDEMPOTENCY_TTL_DAYS
 from chalicelib.domain.claim import (
     CLOSED_STATUSES,
@@ -251,7 +252,7 @@ class DynamoClaimRepository:
         return self.add_many([new])[0]
 
     def add_many(self, items: list[NewClaim]) -> list[IdempotencyRecord | None]:
-        """One TransactWriteItems for all items (3 or 4 writes each, at most 100 in all); an item whose
+        """One TransactWriteItems for all items (3 to 5 writes each, at most 100 in all); an item whose
         key is already taken is answered with the existing record and the rest is written again."""
         results: list[IdempotencyRecord | None] = [None] * len(items)
         pending = list(range(len(items)))
@@ -273,6 +274,9 @@ class DynamoClaimRepository:
                                 tx.save(_idem_to_model(record, now), condition=IdempotencyModel.key.does_not_exist(),
                                         return_values="ALL_OLD")
                                 slots.append((i, rank))
+                        if new.contact:  # keyed by time, call and kind: writing it again changes nothing
+                            tx.save(contact_to_model(new.contact))
+                            slots.append(None)
                 pending = []
             except TransactWriteError as exc:
                 taken: dict[int, IdempotencyRecord] = {}

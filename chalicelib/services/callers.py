@@ -108,8 +108,10 @@ class PhoneIntake:
 
     @traced
     def report(self, report: PhoneReport, seconds_left: Callable[[], float] | None = None) -> Accepted:
-        """``seconds_left``: the caller's remaining time (Connect waits 8 s); the contact entry, which
-        is optional, is skipped when less than CONTACT_MIN_SECONDS remain after the claim is stored."""
+        """The call's contact entry is stored with the claim, in its transaction. A report of a loss
+        already reported on another call stores nothing new; its contact entry goes through the contacts
+        queue, skipped when ``seconds_left`` (the caller's remaining time: Connect waits 8 s) is below
+        CONTACT_MIN_SECONDS."""
         if report.loss_type not in PERILS:
             raise ValidationFailed("The loss type is not known.", [FieldProblem("loss.type", "is not a known loss type")])
         now = self._clock()
@@ -132,12 +134,13 @@ class PhoneIntake:
         )
         loss_day = occurred_at.astimezone(HOTLINE_TIMEZONE).date().isoformat()
         guard = f"hotline#{phone}#{report.loss_type}#{loss_day}" if phone else None
+        contact = Contact(phone, now, report.channel.value, "claim_reported", report.call_id) if phone else None
         accepted = self._intake.submit(IntakeRequest(owner=report.owner, submission=submission,
                                                      idempotency_key=f"call:{report.call_id}",
                                                      correlation_id=report.correlation_id, duplicate_guard=guard,
-                                                     key_names_the_report=True))
-        retry_of_this_call = accepted.replayed and not accepted.already_reported  # already recorded
-        if phone and not retry_of_this_call and (seconds_left is None or seconds_left() > CONTACT_MIN_SECONDS):
-            kind = "claim_already_reported" if accepted.already_reported else "claim_reported"
-            self._callers.record(Contact(phone, now, report.channel.value, kind, report.call_id, accepted.claim_id))
+                                                     key_names_the_report=True, contact=contact))
+        # Stored with the claim, or a retry of this call (recorded the first time): nothing more to record.
+        if phone and accepted.already_reported and (seconds_left is None or seconds_left() > CONTACT_MIN_SECONDS):
+            self._callers.record(Contact(phone, now, report.channel.value, "claim_already_reported", report.call_id,
+                                         accepted.claim_id))
         return accepted

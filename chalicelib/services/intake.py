@@ -1,10 +1,11 @@
 """Intake: store a claim once, durably, then hand it to scoring."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from chalicelib.domain import claim as claim_domain
+from chalicelib.domain.caller import Contact
 from chalicelib.domain.claim import Claim, ClaimStatus, ClaimSubmission
 from chalicelib.domain.errors import DomainError, IdempotencyConflict, NotFound
 from chalicelib.domain.ids import new_claim_id
@@ -45,6 +46,8 @@ class IntakeRequest:
     # True when the key names the report itself (a call's id): a retry answers the same claim even if
     # details differ (the time of the call, say), never 409.
     key_names_the_report: bool = False
+    # The call's contact entry (its claim id is filled in here), stored with the claim.
+    contact: Contact | None = None
 
     @property
     def scoped_key(self) -> str | None:
@@ -130,7 +133,8 @@ class IntakeService:
         fingerprint = ANY_CONTENT if request.key_names_the_report else request.submission.fingerprint()
         record = IdempotencyRecord(key, claim_id, fingerprint) if key else None
         guard = IdempotencyRecord(request.duplicate_guard, claim_id, ANY_CONTENT) if request.duplicate_guard else None
-        return NewClaim(claim, event, record, guard)
+        contact = replace(request.contact, claim_id=claim_id) if request.contact else None
+        return NewClaim(claim, event, record, guard, contact)
 
     def _replay(self, existing: IdempotencyRecord, new: NewClaim) -> Accepted:
         if existing.fingerprint == ANY_CONTENT:

@@ -31,6 +31,9 @@ class NewClaim:
     # A second key, written in the same transaction: the same loss reported again on another call
     # (a caller hanging up and calling back) answers the first claim instead of creating another.
     duplicate_guard: IdempotencyRecord | None = None
+    # A phone claim's contact entry for the agent's screen pop, written in the same transaction (no
+    # queue message of its own); not written when the claim is not (a replay).
+    contact: Contact | None = None
 
 
 class AssignOutcome(enum.Enum):

@@ -95,7 +95,9 @@ FUNCTIONS: dict[str, FunctionAccess] = {
             # unmarked as its policy's open claim (UpdateItem)
             TableGrant(Tables.POLICIES, (_R, _U), ("holder-phone-index",)),
             TableGrant(Tables.CUSTOMERS, (), ("phone-index",)),  # screen pop
-            TableGrant(Tables.CONTACTS, (_Q,)),  # screen pop: the latest contacts of a number
+            # screen pop: the latest contacts of a number; a phone claim's contact entry (Twilio, vendor
+            # IVR) is written in its intake transaction
+            TableGrant(Tables.CONTACTS, (_W, _Q)),
             TableGrant(Tables.RATE_LIMITS, (_U,)),  # claim form limits (transaction of updates)
             TableGrant(Tables.SURVEYORS, (_U,)),  # surveyor status, survey completion frees capacity
         )),
@@ -114,9 +116,10 @@ FUNCTIONS: dict[str, FunctionAccess] = {
         queue_url_env=(CONTACTS_QUEUE.name,),
         invoked_by_connect=True,
     ),
-    # Amazon Connect: a claim from the call (intake) and a contact entry.
+    # Amazon Connect: a claim from the call with its contact entry (one transaction); a call back about
+    # a loss already reported queues its contact entry instead.
     "connect_report_claim": FunctionAccess(
-        tables=_INTAKE,
+        tables=_merge(_INTAKE, (TableGrant(Tables.CONTACTS, (_W,)),)),
         send_to=(SCORING_QUEUE.name, CONTACTS_QUEUE.name),
         queue_url_env=(SCORING_QUEUE.name, CONTACTS_QUEUE.name),
         invoked_by_connect=True,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.adapters.models import ClaimModel, PolicyModel
+from chalicelib.adapters.models import ClaimModel, ContactModel, PolicyModel
 from chalicelib.domain.ivr import voice_reference
 from tests.aws_calls import app_clients, count_aws_calls
 
@@ -154,6 +154,25 @@ def test_report_creates_an_ivr_claim_and_answers_its_reference_character_by_char
     reference = voice_reference(answer["claim_id"])
     assert answer["claim_reference"] == reference
     assert answer["claim_reference_spoken"] == "-".join(reference)
+
+
+def test_a_reported_claim_costs_two_calls_and_its_contact_entry_is_stored_with_it(client):
+    # GIVEN a warm function (a first call reported and identified before)
+    warm_up(client)
+    report(client, flow_event("connect_report_claim_event.json", contact_id="warm-up-report"))
+
+    # WHEN the flow reports a claim for another caller
+    event = flow_event("connect_report_claim_event.json", caller="+8618600186000")
+    with count_aws_calls(*app_clients()) as calls:
+        answer = report(client, event)
+
+    # THEN it cost the intake transaction and the scoring message, nothing else
+    assert answer["result"] == "created"
+    assert dict(calls) == {"TransactWriteItems": 1, "SendMessage": 1}
+    # AND the agent's screen pop has the call's entry at once, tied to the claim (no contacts consumer ran)
+    [entry] = ContactModel.query("+8618600186000")
+    assert (entry.kind, entry.contact_id, entry.claim_id) == (
+        "claim_reported", event["Details"]["ContactData"]["ContactId"], answer["claim_id"])
 
 
 def test_a_retried_invocation_for_the_same_contact_is_the_same_claim(client):
