@@ -176,11 +176,15 @@ class FakeClaimQueue:
         self.notices: list[tuple] = []
         self.dead_letters: list[tuple] = []
         self.fail = fail
+        self.backlog: int | None = None  # what scoring_backlog answers (None: unknown)
 
     def to_scoring(self, claim_id: str, correlation_id: str | None) -> None:
         if self.fail:
             raise ConnectionError("queue unavailable")
         self.sent.append(Sent("scoring", claim_id, correlation_id))
+
+    def scoring_backlog(self) -> int | None:
+        return self.backlog
 
     def many_to_scoring(self, claims: list[tuple[str, str | None]]) -> list[str]:
         if self.fail:

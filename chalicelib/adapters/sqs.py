@@ -115,6 +115,18 @@ class SqsClaimQueue:
                     continue
                 outbox.unsent += [(kind, chunk[int(f["Id"])][0]) for f in response.get("Failed", [])]
 
+    def scoring_backlog(self) -> int | None:
+        """One GetQueueAttributes; None when it fails (the caller then acts as if it did not know)."""
+        try:
+            attributes = self._client.get_queue_attributes(
+                QueueUrl=self._url(SCORING_QUEUE.name),
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            return sum(int(attributes.get(name, 0)) for name in ("ApproximateNumberOfMessages",
+                                                                 "ApproximateNumberOfMessagesNotVisible"))
+        except Exception:  # noqa: BLE001 - the reconciler then re-queues as it would without the check
+            return None
+
     def to_dispatch(self, claim_id: str, correlation_id: str | None, attempt: int = 0,
                     delay_seconds: int = 0) -> None:
         self._send("dispatch", claim_id, SurveyNeeded(claim_id=claim_id, attempt=attempt).model_dump_json(),

@@ -109,6 +109,9 @@ class ClaimQueue(Protocol):
     def many_to_scoring(self, claims: list[tuple[str, str | None]]) -> list[str]:
         """Send several; returns the ids that could not be sent."""
 
+    def scoring_backlog(self) -> int | None:
+        """Messages on the scoring queue, waiting or being processed (approximate); None if unknown."""
+
     def to_dispatch(self, claim_id: str, correlation_id: str | None, attempt: int = 0,
                     delay_seconds: int = 0) -> None: ...
 

@@ -19,10 +19,20 @@ class Reconciler:
 
     @traced
     def requeue_stuck(self, limit: int = 1000) -> int:
-        """Scoring is idempotent, so a claim that was only slow, not lost, is harmless to re-send."""
+        """Scoring is idempotent, so a claim that was only slow, not lost, is harmless to re-send. But
+        during a backlog (a festival peak) most claims still RECEIVED are only waiting in the queue, and
+        re-sending up to ``limit`` of them every run multiplies the work: so a run whose scoring queue
+        holds at least as many messages as it found stuck claims leaves them to the backlog; a later run
+        re-queues whatever is still stuck once the queue is shorter than that."""
         cutoff = self._clock() - self._after
         stuck = self._claims.received_before(cutoff, limit)
         if not stuck:
+            return 0
+        backlog = self._queue.scoring_backlog()
+        if backlog is not None and backlog >= len(stuck):
+            self._telemetry.count("ReconcileDeferred", 1)
+            logger.info("scoring queue has a backlog; stuck claims left to it this run",
+                        extra={"stuck": len(stuck), "backlog": backlog})
             return 0
         failed = self._queue.many_to_scoring(stuck)
         sent = len(stuck) - len(failed)

@@ -36,6 +36,7 @@ class FunctionAccess:
     send_to: tuple[str, ...] = ()  # queue names: sqs:SendMessage (SendMessageBatch is the same action)
     consume: str | None = None  # the queue of its SQS event source (ReceiveMessage/DeleteMessage/...)
     queue_url_lookups: tuple[str, ...] = ()  # queue names still found with GetQueueUrl by the code
+    queue_depth_of: tuple[str, ...] = ()  # queue names whose depth it reads (sqs:GetQueueAttributes)
     s3_read: bool = False  # GetObject on the attachment prefix (+ ListBucket there: a 404 stays a 404)
     s3_presign_upload: bool = False  # PutObject on the attachment prefix: the browser's presigned POST
     queue_url_env: tuple[str, ...] = ()  # queue names whose URL the function gets in its environment
@@ -154,6 +155,7 @@ FUNCTIONS: dict[str, FunctionAccess] = {
     "reconcile_claims": FunctionAccess(
         tables=(TableGrant(Tables.CLAIMS, (), ("unscored-index",)),),
         send_to=(SCORING_QUEUE.name,),
+        queue_depth_of=(SCORING_QUEUE.name,),  # a backlog holds the claims that look stuck
         queue_url_env=(SCORING_QUEUE.name,),
     ),
     # Contact entries of IVR calls, written in batches.

@@ -345,6 +345,9 @@ class ClaimsIntakeStack(Stack):
         if access.send_to:
             statements.append(iam.PolicyStatement(sid="SendMessages", actions=["sqs:SendMessage"],
                                                   resources=[self._queue_arn(q) for q in access.send_to]))
+        if access.queue_depth_of:
+            statements.append(iam.PolicyStatement(sid="QueueDepth", actions=["sqs:GetQueueAttributes"],
+                                                  resources=[self._queue_arn(q) for q in access.queue_depth_of]))
         if access.queue_url_lookups:
             statements.append(iam.PolicyStatement(sid="QueueUrlLookups", actions=["sqs:GetQueueUrl"],
                                                   resources=[self._queue_arn(q) for q in access.queue_url_lookups]))

@@ -425,6 +425,20 @@ def test_scoring_send_failing_after_the_write_is_202_stored_once_and_reconciled_
     assert later(3600).requeue_stuck() == 0
 
 
+def test_the_reconciler_leaves_claims_waiting_in_a_scoring_backlog_where_they_are(client, queues):
+    # GIVEN three claims queued for scoring and not yet scored (a backlog), an hour later
+    for _ in range(3):
+        assert post_claim(client, claim_body()).status_code == 202
+    assert queues.attribute(SCORING_QUEUE.name, "ApproximateNumberOfMessages") == 3
+
+    # WHEN the reconciler runs, its claims still RECEIVED all accounted for by the queue's depth
+    requeued = later(3600).requeue_stuck()
+
+    # THEN it sends nothing more: the backlog will score them (re-sending would only multiply the work)
+    assert requeued == 0
+    assert queues.attribute(SCORING_QUEUE.name, "ApproximateNumberOfMessages") == 3
+
+
 # -- a consumer failing on one record of a batch ------------------------------------------------------------
 
 def _claims(client, n: int, body=claim_body, api_key=None) -> list[str]:

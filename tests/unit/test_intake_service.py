@@ -168,6 +168,24 @@ def test_reconciler_requeues_the_claim_whose_send_failed(world):
     assert world.telemetry.counts["ClaimsRequeued"] == 1
 
 
+@pytest.mark.parametrize("backlog, requeued", [(None, 1), (0, 1), (1, 0), (500, 0)])
+def test_reconciler_leaves_stuck_claims_to_a_scoring_backlog_that_holds_them(world, backlog, requeued):
+    # GIVEN a claim still RECEIVED past RECONCILE_AFTER_SECONDS, and the scoring queue holding ``backlog``
+    # messages (None: the depth could not be read)
+    world.queue.fail = True
+    world.intake.submit(_request())
+    world.queue.fail = False
+    world.queue.backlog = backlog
+    reconciler = Reconciler(world.claims, world.queue, world.telemetry, after_seconds=300, clock=world.clock)
+    world.clock.advance(seconds=301)
+
+    # WHEN the reconciler runs
+    # THEN it re-sends only when the queue could not be holding every stuck claim (or its depth is unknown)
+    assert reconciler.requeue_stuck() == requeued
+    assert len(world.queue.on("scoring")) == requeued
+    assert world.telemetry.counts["ReconcileDeferred"] == 1 - requeued
+
+
 def test_reconciler_waits_before_requeueing(world):
     # GIVEN a claim stored while the queue was failing
     world.queue.fail = True
