@@ -150,9 +150,11 @@ def _full_flow(client, pipeline, queues, monkeypatch) -> dict:
     assert receiver.received, "no notification was delivered"
     shown["notifications"] = [r.body.decode("utf-8") for r in receiver.received]
 
-    # the reconciler, with a claim left RECEIVED and every claim old enough to count as stuck
+    # the reconciler, with a claim left RECEIVED (its scoring message lost) and every claim old enough to
+    # count as stuck
     assert post_claim(client, claim_body(name=NAME, phone=PHONE, policy_number=FOOD_POLICY, description=TYPED),
                       api_key=ELEME).status_code == 202
+    queues.delete("claims-intake-scoring", queues.receive("claims-intake-scoring"))
     monkeypatch.setattr(bootstrap.container().reconciler, "_after", timedelta(seconds=-3600))
     client.lambda_.invoke("reconcile_claims", client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
