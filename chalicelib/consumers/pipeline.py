@@ -13,6 +13,7 @@ from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE
 from chalicelib.bootstrap import container
 from chalicelib.observability import bind, logger, unbind
 from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, SurveyNeeded
+from chalicelib.services.batches import HandedBack
 
 bp = Blueprint(__name__)
 
@@ -53,6 +54,9 @@ def run_batch(raw_event: dict, message_type, begin: Callable, handle: Callable) 
                 try:
                     handle(batch, message, correlation_id)
                     handled.append((message_id, message.claim_id))
+                except HandedBack as exc:
+                    logger.warning("record handed back; SQS will redeliver it", extra={"reason": str(exc)})
+                    failed.append(message_id)
                 except Exception:  # noqa: BLE001 - this record comes back; the others go on
                     logger.exception("record failed; SQS will redeliver it")
                     failed.append(message_id)

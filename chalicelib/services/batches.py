@@ -15,6 +15,11 @@ from chalicelib.observability import logger
 from chalicelib.services.ports import ClaimQueue, ClaimRepository, Telemetry
 
 
+class HandedBack(Exception):
+    """A record the batch gives back to SQS untouched (no time left for it, say): it is expected, so it
+    is logged as a warning without a traceback and its record fails, to be redelivered."""
+
+
 class Preloaded:
     """The batch's claims, each handed out once (``once``, for consumers that change them); a claim
     asked for again is read again. Read-only consumers take ``once=False``."""

@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Protocol
 from chalicelib.domain.claim import Claim, ClaimStatus, iso
 from chalicelib.domain.signatures import sign_webhook
 from chalicelib.observability import logger, traced
-from chalicelib.services.batches import Preloaded, consumer_batch
+from chalicelib.services.batches import HandedBack, Preloaded, consumer_batch
 from chalicelib.services.ports import ClaimRepository, Telemetry
 
 # What a partner hears about: where its claim went, who surveys it, and the decision.
@@ -208,7 +208,7 @@ class NotificationService:
         return payload
 
 
-class BatchOutOfTime(Exception):
+class BatchOutOfTime(HandedBack):
     """A notice the batch had no time left for; it fails its record untouched."""
 
 

@@ -2,6 +2,7 @@
 and sent together, a claim read up front used once, and the notify batch's time budget."""
 from __future__ import annotations
 
+import io
 import json
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -118,6 +119,33 @@ def test_the_runner_fails_unreadable_raising_and_unsent_records_and_nothing_else
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m3"},
                                             {"itemIdentifier": "m4"}]}
     assert unit.handled == [("CLM-A", "corr-m1"), ("CLM-C", "corr-m4")]
+
+
+def test_a_record_handed_back_fails_alone_with_a_warning_and_no_traceback():
+    from chalicelib.observability import logger
+
+    @contextmanager
+    def begin(messages):
+        yield Unit()
+
+    def handle(batch, message, correlation_id):
+        if message.claim_id == "CLM-B":
+            raise BatchOutOfTime("the batch ran out of time; SQS brings this notice back")
+        batch.handled.append((message.claim_id, correlation_id))
+
+    buffer = io.StringIO()
+    original = logger.registered_handler.setStream(buffer)
+    try:
+        answer = run_batch({"Records": [_record("m1", _received("CLM-A")), _record("m2", _received("CLM-B"))]},
+                           ClaimReceived, begin, handle)
+    finally:
+        logger.registered_handler.setStream(original)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    handed_back = [line for line in lines if line["message"] == "record handed back; SQS will redeliver it"]
+    assert [(line["level"], line["claim_id"], line["message_id"]) for line in handed_back] == [("WARNING", "CLM-B", "m2")]
+    assert "ran out of time" in handed_back[0]["reason"]
+    assert not any(line["level"] == "ERROR" or "exception" in line for line in lines)
 
 
 def test_a_batch_that_cannot_start_hands_every_record_back():
