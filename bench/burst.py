@@ -28,7 +28,6 @@ import math
 import os
 import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,18 +43,13 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import burst_driver as d  # noqa: E402 - after the path is set
+from bench.harness import free_port  # noqa: E402
 
 READY_LINE = "LOCAL STACK READY"
 START_WITHIN_SECONDS = 120
 FLOOR_TABLE = "bench-burst-floor-claims"
 FLOOR_QUEUE = "bench-burst-floor-scoring"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -78,7 +72,7 @@ class LocalStackProcess:
     """``python -m infra.local_stack`` on free ports, its own process group, always stopped."""
 
     def __init__(self, consumers: int):
-        self.ports = {name: _free_port() for name in ("MOTO_PORT", "API_PORT", "PARTNER_RECEIVER_PORT", "LAMBDA_PORT")}
+        self.ports = {name: free_port() for name in ("MOTO_PORT", "API_PORT", "PARTNER_RECEIVER_PORT", "LAMBDA_PORT")}
         self.log = Path(tempfile.gettempdir()) / f"bench-burst-stack-{os.getpid()}.log"
         self.env = {**os.environ, **d.STACK_ENVIRONMENT, **{k: str(v) for k, v in self.ports.items()},
                     "CONSUMER_THREADS": str(consumers), "DISPATCH_RETRY_BASE_SECONDS": "900",

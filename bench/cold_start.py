@@ -22,15 +22,14 @@ import io
 import json
 import os
 import platform
-import signal
 import statistics
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 
-from bench.intake import REGION, REPO, MotoServer, _free_port, _report_stream, _set_environment, motor_claim, \
-    seed_motor_policies
+from bench.harness import REGION, REPO, begin, free_port, report_stream
+from bench.intake import motor_claim, seed_motor_policies
 from bench.hotline import flow_event, lambda_environment
 
 API = "api_handler"
@@ -187,7 +186,7 @@ class Events:
         sqs, s3 = boto3.client("sqs", region_name=REGION), boto3.client("s3", region_name=REGION)
         queues = create_all(sqs, s3, REGION)
         seed()
-        self.receiver = PartnerReceiver("127.0.0.1", _free_port(), DEMO_CALLBACK_SECRET)
+        self.receiver = PartnerReceiver("127.0.0.1", free_port(), DEMO_CALLBACK_SECRET)
         self.receiver.start()
         PartnerModel("motor-direct").update(actions=[PartnerModel.callback_url.set(self.receiver.url)])
         env = {
@@ -458,13 +457,8 @@ def _args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    started = time.monotonic()
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
-    moto = MotoServer()
-    _set_environment(moto.url)
-    with _report_stream(show_logs=False) as out:
+    started, moto = begin()
+    with report_stream(show_logs=False) as out:
         events = Events(args.runs + 2)  # the timed rounds, the untimed one, the importtime run
         try:
             moto.start()

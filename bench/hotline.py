@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import resource
-import signal
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,8 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from bench.intake import REGION, REPO, CallCounter, MotoServer, Window, _report_stream, _set_environment, percentile
+from bench.harness import REGION, REPO, MotoServer, begin, report_stream
+from bench.intake import CallCounter, Window, percentile
 
 STAGE = "prod"
 IDENTIFY = "connect_identify_caller"
@@ -574,13 +574,8 @@ def _args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    started = time.monotonic()
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
-    moto = MotoServer()
-    _set_environment(moto.url)
-    with _report_stream(show_logs=False) as out:
+    started, moto = begin()
+    with report_stream(show_logs=False) as out:
         moto_hwm = None
         try:
             moto.start()

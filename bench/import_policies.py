@@ -18,14 +18,13 @@ import argparse
 import io
 import os
 import resource
-import signal
 import sys
 import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.intake import REGION, MotoServer, _set_environment
+from bench.harness import REGION, begin
 
 # 100,000 rows take about 8 minutes here (2 CPUs; moto writes ~770 rows/s, the importer ~620 rows/s,
 # measured with --rows 100000), so the default is what completes in about 2 minutes.
@@ -199,10 +198,7 @@ def _args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    started = time.monotonic()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
-    moto = MotoServer()
-    _set_environment(moto.url)
+    started, moto = begin()
     out = sys.stdout
     try:
         moto.start()

@@ -15,97 +15,18 @@ import math
 import os
 import platform
 import resource
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-REPO = Path(__file__).resolve().parents[1]
-REGION = "ap-southeast-1"
+from bench.harness import REGION, REPO, MotoServer, begin, report_stream
+
 MOTOR_REGION = "310115"  # where infra.seed puts surveyors
 CN_TZ = timezone(timedelta(hours=8))
-
-
-# ------------------------------------------------------------------------------------------------
-# moto server
-# ------------------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MotoServer:
-    """``python -m moto.server`` on a free local port; always terminated by ``stop``."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = tempfile.TemporaryFile(mode="w+b")
-        self.proc: subprocess.Popen | None = None
-        self.peak_rss_kib: int | None = None
-
-    def start(self, timeout: float = 30.0) -> None:
-        env = dict(os.environ, MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=REPO)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"moto server did not answer on {self.url} within {timeout:.0f}s:\n{self.log_tail()}")
-
-    def log_tail(self, size: int = 2000) -> str:
-        self._log.seek(0, os.SEEK_END)
-        self._log.seek(max(0, self._log.tell() - size))
-        return self._log.read().decode("utf-8", "replace")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None:
-            # moto is this process's only child, so the children's peak RSS is moto's.
-            self.peak_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        self._log.close()
-
-
-def _set_environment(endpoint: str) -> None:
-    """Everything boto3, PynamoDB and settings.py read; set before any client exists."""
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE", "SCORING_QUEUE_URL",
-                "DISPATCH_QUEUE_URL"):
-        os.environ.pop(var, None)
-    os.environ.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_REGION=REGION,
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_EC2_METADATA_DISABLED="true",
-        POWERTOOLS_TRACE_DISABLED="1",
-        POWERTOOLS_DEV="false",
-        CUSTOMER_ID_KEY="bench-customer-id-key",
-    )
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")  # what production logs at
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1116,36 +1037,10 @@ def _args(argv: list[str] | None):
     return args
 
 
-@contextlib.contextmanager
-def _report_stream(show_logs: bool):
-    """The report goes to the real stdout; the product's log lines and metrics (stdout, as in Lambda)
-    are still formatted and written, but to /dev/null, so the table stays readable."""
-    sys.stdout.flush()
-    report = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    if show_logs:
-        yield report
-        report.close()
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.close(devnull)
-    try:
-        yield report
-    finally:
-        sys.stdout.flush()
-        os.dup2(report.fileno(), 1)
-        report.close()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    started = time.monotonic()
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
-    moto = MotoServer()
-    _set_environment(moto.url)
-    with _report_stream(args.show_logs) as out:
+    started, moto = begin()
+    with report_stream(args.show_logs) as out:
         try:
             moto.start()
             bench = Bench(args, out)

@@ -22,14 +22,13 @@ import argparse
 import json
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 
 from bench.hotline import lambda_environment
-from bench.intake import REGION, REPO, MotoServer, _report_stream, _set_environment
+from bench.harness import REGION, REPO, begin, report_stream
 
 LAMBDA_MB = 128
 MIB = 1024 * 1024
@@ -225,13 +224,8 @@ def _args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    started = time.monotonic()
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
-    moto = MotoServer()
-    _set_environment(moto.url)
-    with _report_stream(show_logs=False) as out:
+    started, moto = begin()
+    with report_stream(show_logs=False) as out:
         results: dict[str, dict] = {}
         try:
             moto.start()

@@ -27,7 +27,6 @@ import json
 import math
 import os
 import platform
-import signal
 import statistics
 import sys
 import tempfile
@@ -38,17 +37,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from bench.intake import (
-    CN_TZ,
-    MOTOR_REGION,
-    REGION,
-    REPO,
-    MotoServer,
-    _free_port,
-    _set_environment,
-    motor_claim,
-    seed_motor_policies,
-)
+from bench.harness import REGION, REPO, MotoServer, begin, free_port
+from bench.intake import CN_TZ, MOTOR_REGION, motor_claim, seed_motor_policies
 
 STAGE = "prod"  # each invocation gets the function's own variables from .chalice/config.json
 EVENTS = REPO / "tests" / "events"
@@ -508,7 +498,7 @@ class Pipeline:
                       ("notify", NOTIFY_QUEUE))}
         self.arns = {name: self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
                      ["Attributes"]["QueueArn"] for name, url in self.urls.items()}
-        self.receiver = PartnerReceiver("127.0.0.1", _free_port(), DEMO_CALLBACK_SECRET)
+        self.receiver = PartnerReceiver("127.0.0.1", free_port(), DEMO_CALLBACK_SECRET)
         self.receiver.start()
         for partner in ("eleme", "motor-direct"):
             PartnerModel(partner).update(actions=[PartnerModel.callback_url.set(self.receiver.url)])
@@ -930,12 +920,7 @@ def _args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    started = time.monotonic()
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
-    moto = MotoServer()
-    _set_environment(moto.url)
+    started, moto = begin()
     with _logs_to_file() as (out, log_fd):
         bench = Pipeline(args, out, log_fd)
         try:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from bench.intake import REGION, REPO, CallCounter, MotoServer, Window, _report_stream, _set_environment, percentile
+from bench.harness import REGION, begin, report_stream
+from bench.intake import CallCounter, Window, percentile
 
 CN_TZ = timezone(timedelta(hours=8))
 PATHS = ("policy_number", "order_id", "phone", "plate", "no_match")
@@ -285,12 +285,8 @@ def _args(argv: list[str] | None):
 
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the moto server is still stopped
-    moto = MotoServer()
-    _set_environment(moto.url)
-    with _report_stream(show_logs=False) as out:
+    _, moto = begin()
+    with report_stream(show_logs=False) as out:
         try:
             moto.start()
             run(args, out)

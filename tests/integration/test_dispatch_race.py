@@ -13,19 +13,15 @@ with no app code involved. Serialising requests gives each call DynamoDB's atomi
 the dispatchers' reads and writes still interleave freely between calls, which is where races live."""
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta
 
 import boto3
 import pytest
 
-from bench.intake import REGION, REPO, MotoServer
+from bench.harness import REGION, MotoServer
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamo import DynamoClaimRepository, DynamoSurveyorRepository
 from chalicelib.adapters.models import ALL_MODELS, SurveyorModel
@@ -63,23 +59,10 @@ run_simple(sys.argv[1], int(sys.argv[2]), atomic, threaded=True, request_handler
 
 
 class AtomicMotoServer(MotoServer):
-    """bench.intake's moto server (free port, log, always stopped), its requests handled one at a time."""
+    """The benchmarks' moto server (free port, log, always stopped), its requests handled one at a time."""
 
-    def start(self, timeout: float = 30.0) -> None:
-        env = dict(os.environ, MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _ONE_REQUEST_AT_A_TIME, "127.0.0.1", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=REPO)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)  # the server is starting
-        raise RuntimeError(f"moto server did not answer on {self.url} within {timeout:.0f}s:\n{self.log_tail()}")
+    def argv(self) -> list[str]:
+        return [sys.executable, "-c", _ONE_REQUEST_AT_A_TIME, "127.0.0.1", str(self.port)]
 
 
 def _forget_connections() -> None:

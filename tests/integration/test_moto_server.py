@@ -7,40 +7,25 @@ and messages sent while others are deleted are all delivered once. A real server
 local stack runs it (the patches are process-wide, so never applied in the test process)."""
 from __future__ import annotations
 
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bench.intake import REGION, MotoServer
+from bench.harness import REGION, MotoServer
 
-REPO = Path(__file__).resolve().parents[2]
 TABLE = "moto-server-test"
 
 
 class PatchedMotoServer(MotoServer):
-    """bench.intake's moto server (free port, log, always stopped), started as the local stack starts it."""
+    """The benchmarks' moto server (free port, log, always stopped), started as the local stack starts it."""
 
-    def start(self, timeout: float = 30.0) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPO)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)  # the server is starting
-        raise RuntimeError(f"moto server did not answer on {self.url} within {timeout:.0f}s:\n{self.log_tail()}")
+    def argv(self) -> list[str]:
+        return [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(self.port)]
 
 
 @pytest.fixture(scope="module")
