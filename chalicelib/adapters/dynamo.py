@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import QueryError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.models import (
@@ -497,8 +497,13 @@ class DynamoReviewQueue:
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
         start = _decode_cursor(cursor)
-        result = ClaimModel.review_index.query(REVIEW_QUEUE, limit=limit, last_evaluated_key=start)
-        claims = [claim_from_model(m) for m in result]
+        try:
+            result = ClaimModel.review_index.query(REVIEW_QUEUE, limit=limit, last_evaluated_key=start)
+            claims = [claim_from_model(m) for m in result]
+        except QueryError as exc:
+            if start is not None and _error_code(exc) == "ValidationException":  # a key DynamoDB will not start at
+                raise _bad_cursor() from exc
+            raise
         return claims, _encode_cursor(result.last_evaluated_key)
 
 
@@ -516,6 +521,15 @@ def _decode_cursor(cursor: str | None) -> dict | None:
     except (ValueError, UnicodeDecodeError):
         key = None
     if not (isinstance(key, dict) and set(key) == {"claim_id", "review_queue", "review_rank"}
-            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values())):
-        raise ValidationFailed("The page cursor is not valid.", [FieldProblem("cursor", "is not a cursor this API gave")])
+            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
+                    and 0 < len(v["S"]) <= _CURSOR_KEY_CHARS for v in key.values())
+            and key["review_queue"]["S"] == REVIEW_QUEUE):
+        raise _bad_cursor()
     return key
+
+
+_CURSOR_KEY_CHARS = 256  # claim ids and review ranks are far shorter; DynamoDB refuses empty key values
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed("The page cursor is not valid.", [FieldProblem("cursor", "is not a cursor this API gave")])

@@ -1,6 +1,7 @@
 """The agent queue and the agent's decision; surveyors' status and completed surveys (over HTTP)."""
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime, timedelta
 
@@ -84,9 +85,45 @@ def test_the_queue_lists_claims_needing_a_person_highest_priority_first_in_pages
     assert "急" not in json.dumps(top, ensure_ascii=False)  # reasons carry categories, not the words
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=not-a-cursor"])
+def _cursor(**key: str) -> str:
+    raw = json.dumps({name: {"S": value} for name, value in key.items()}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("query", [
+    "limit=0", "limit=101", "limit=x", "cursor=not-a-cursor",
+    # cursors of the right shape that this API never gives: another partition, empty or oversized keys
+    f"cursor={_cursor(claim_id='CLM-X', review_queue='OTHER', review_rank='000#x')}",
+    f"cursor={_cursor(claim_id='', review_queue='REVIEW', review_rank='000#x')}",
+    f"cursor={_cursor(claim_id='CLM-X', review_queue='REVIEW', review_rank='9' * 2000)}",
+])
 def test_a_bad_page_request_is_a_400(client, query):
-    assert client.http.get(f"/v1/agent/queue?{query}", headers=AGENT).status_code == 400
+    response = client.http.get(f"/v1/agent/queue?{query}", headers=AGENT)
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"]["code"] == "VALIDATION_FAILED"
+
+
+def test_a_cursor_dynamodb_will_not_start_at_is_a_400_and_other_query_failures_are_not(client, monkeypatch):
+    # GIVEN a query on the review index that DynamoDB refuses (as it does for a start key outside the
+    # index's partition, which moto does not check)
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import QueryError
+
+    from chalicelib.adapters.models import ClaimModel
+
+    def refused(code: str):
+        def query(*args, **kwargs):
+            raise QueryError("refused", ClientError({"Error": {"Code": code, "Message": "no"}}, "Query"))
+            yield  # pragma: no cover - a generator, as PynamoDB's result iterator is lazy
+        return query
+
+    cursor = _cursor(claim_id="CLM-X", review_queue="REVIEW", review_rank="000#x")
+    monkeypatch.setattr(ClaimModel.review_index, "query", refused("ValidationException"))
+    # THEN a cursor it refuses is the caller's mistake
+    response = client.http.get(f"/v1/agent/queue?cursor={cursor}", headers=AGENT)
+    assert response.status_code == 400 and json.loads(response.body)["error"]["code"] == "VALIDATION_FAILED"
+    # AND without a cursor the same refusal is the service's fault, not the caller's
+    assert client.http.get("/v1/agent/queue", headers=AGENT).status_code == 500
 
 
 # -- decisions ---------------------------------------------------------------------------------------
