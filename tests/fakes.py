@@ -199,14 +199,14 @@ class FakeClaimQueue:
         self.sent.append(Sent("dispatch", claim_id, correlation_id, attempt, delay_seconds))
 
     def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
-                  delay_seconds: int = 0) -> None:
+                  delay_seconds: int = 0, at: datetime | None = None) -> None:
         if self.fail:
             raise ConnectionError("queue unavailable")
         self.sent.append(Sent("notify", claim_id, correlation_id, attempt, delay_seconds))
         self.notices.append((claim_id, event_seq, status, attempt, delay_seconds))
 
     def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
-                               correlation_id: str | None) -> None:
+                               correlation_id: str | None, at: datetime | None = None) -> None:
         self.dead_letters.append((claim_id, event_seq, status, attempt))
 
     @contextmanager

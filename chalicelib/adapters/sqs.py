@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Iterator
 
 from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, NOTIFY_QUEUE, SCORING_QUEUE
@@ -133,15 +134,15 @@ class SqsClaimQueue:
                    correlation_id, delay_seconds)
 
     def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
-                  delay_seconds: int = 0) -> None:
-        body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt)
-        self._send("notify", claim_id, body.model_dump_json(), correlation_id, delay_seconds)
+                  delay_seconds: int = 0, at: datetime | None = None) -> None:
+        body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt, at=at)
+        self._send("notify", claim_id, body.model_dump_json(exclude_none=True), correlation_id, delay_seconds)
 
     def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
-                               correlation_id: str | None) -> None:
+                               correlation_id: str | None, at: datetime | None = None) -> None:
         """A notification that kept failing, parked in the notify queue's DLQ for a person to redrive."""
-        body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt)
-        self._send("notify-dlq", claim_id, body.model_dump_json(), correlation_id)
+        body = PartnerNotice(claim_id=claim_id, event_seq=event_seq, status=status, attempt=attempt, at=at)
+        self._send("notify-dlq", claim_id, body.model_dump_json(exclude_none=True), correlation_id)
 
 
 class SqsContactLog:

@@ -15,7 +15,7 @@ from chalicelib.services.notify import Notice
 
 
 def _notice(message: PartnerNotice, correlation_id: str | None = None) -> Notice:
-    return Notice(message.claim_id, message.event_seq, message.status, message.attempt, correlation_id)
+    return Notice(message.claim_id, message.event_seq, message.status, message.attempt, correlation_id, message.at)
 
 
 bp = Blueprint(__name__)

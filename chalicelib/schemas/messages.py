@@ -49,3 +49,6 @@ class PartnerNotice(_Message):
     event_seq: int = Field(ge=1)
     status: str = Field(min_length=1, max_length=32)
     attempt: int = Field(default=0, ge=0)
+    # when the status changed; a notice queued before this field existed has none (its claim's
+    # ``updated_at`` stands in)
+    at: AwareDatetime | None = None

@@ -7,6 +7,7 @@ import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, Iterator, Protocol
 
 from chalicelib.domain.claim import Claim, ClaimStatus, iso
@@ -35,10 +36,10 @@ def retry_delay(attempt: int, base_seconds: int = RETRY_BASE_SECONDS) -> int:
 
 class NotifyQueue(Protocol):
     def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
-                  delay_seconds: int = 0) -> None: ...
+                  delay_seconds: int = 0, at: datetime | None = None) -> None: ...
 
     def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
-                               correlation_id: str | None) -> None: ...
+                               correlation_id: str | None, at: datetime | None = None) -> None: ...
 
 
 class PartnerCallbacks(Protocol):
@@ -82,7 +83,8 @@ class QueueNotifier:
         if claim.status not in PARTNER_STATUSES or claim.owner.startswith(NOT_PARTNERS) or claim.owner == "public":
             return
         try:
-            self._queue.to_notify(claim.claim_id, claim.event_seq, claim.status.value, claim.correlation_id)
+            self._queue.to_notify(claim.claim_id, claim.event_seq, claim.status.value, claim.correlation_id,
+                                  at=claim.updated_at)
         except Exception:  # noqa: BLE001 - the change itself is stored; the partner can still read it
             logger.exception("partner notification not queued", extra={"claim_id": claim.claim_id})
             self._telemetry.count("NotificationsNotQueued", 1)
@@ -95,6 +97,7 @@ class Notice:
     status: str
     attempt: int = 0
     correlation_id: str | None = None
+    at: datetime | None = None  # when the status changed
 
 
 class NotificationService:
@@ -180,14 +183,14 @@ class NotificationService:
         attempt = notice.attempt + 1
         if attempt >= self._max_attempts:
             self._queue.to_notify_dead_letters(notice.claim_id, notice.event_seq, notice.status, attempt,
-                                               notice.correlation_id)
+                                               notice.correlation_id, at=notice.at)
             self._telemetry.count("NotificationsDeadLettered", 1)
             logger.error("partner notification failed repeatedly; parked in the DLQ",
                          extra={"claim_id": notice.claim_id, "attempts": attempt, "failure": failure})
             return "dead_lettered"
         delay = retry_delay(notice.attempt)
         self._queue.to_notify(notice.claim_id, notice.event_seq, notice.status, notice.correlation_id, attempt,
-                              delay)
+                              delay, at=notice.at)
         self._telemetry.count("NotificationsRetried", 1)
         logger.warning("partner notification failed; retrying later",
                        extra={"claim_id": notice.claim_id, "attempt": attempt, "delay_seconds": delay,
@@ -198,7 +201,7 @@ class NotificationService:
     def _payload(claim: Claim, notice: Notice) -> dict:
         """What the partner is told: ids, status and decision; no personal data."""
         payload = {"type": "claim.status_changed", "claim_id": claim.claim_id, "event_seq": notice.event_seq,
-                   "status": notice.status, "at": iso(claim.updated_at), "external_ref": claim.submission.external_ref}
+                   "status": notice.status, "at": iso(notice.at or claim.updated_at), "external_ref": claim.submission.external_ref}
         if claim.segment:
             payload["segment"] = claim.segment.value
         if claim.surveyor_id and notice.status == ClaimStatus.SURVEYOR_ASSIGNED.value:

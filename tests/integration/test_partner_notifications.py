@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+from datetime import datetime
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,7 +21,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.adapters.models import PartnerModel
 from chalicelib.adapters.resources import NOTIFY_QUEUE, Tables
-from chalicelib.domain.claim import Channel, ClaimStatus
+from chalicelib.domain.claim import Channel, ClaimStatus, iso
 from chalicelib.services.intake import IntakeRequest
 from chalicelib.services.notify import MAX_ATTEMPTS, PARTNER_STATUSES, Notice, retry_delay
 from infra.seed import DEMO_CALLBACK_SECRET
@@ -149,6 +150,15 @@ def _status_events(claim_id: str) -> list[tuple[int, str]]:
             if e.kind in ("claim.routed", "claim.surveyor_assigned", "claim.auto_approved")]
 
 
+def _entry_time(claim_id: str, seq: int) -> datetime:
+    [event] = [e for e in bootstrap.container().claims.events(claim_id) if e.seq == seq]
+    return event.at
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _submit(client, body, api_key: str = MOTOR, **headers: str) -> str:
     response = post_claim(client, body, api_key=api_key, **headers)
     assert response.status_code == 202, response.body
@@ -183,6 +193,9 @@ def test_each_status_a_partner_hears_of_queues_one_notice(surveyed_and_reviewed,
     # its request's correlation id
     notices = sorted(((json.loads(m["Body"]), m["MessageAttributes"]["correlation_id"]["StringValue"])
                       for m in messages), key=lambda n: (n[0]["claim_id"], n[0]["event_seq"]))
+    # (each says when its status changed: the time of its timeline entry)
+    assert [iso(_parse(n.pop("at"))) for n, _ in notices] == [iso(_entry_time(n["claim_id"], n["event_seq"]))
+                                                              for n, _ in notices]
     expected = [({"v": 1, "type": "claim.status_changed", "claim_id": claim_id, "event_seq": seq, "status": status,
                   "attempt": 0}, correlation_id)
                 for claim_id, correlation_id in ((surveyed, "corr-surveyed"), (reviewed, "corr-reviewed"))
@@ -250,6 +263,9 @@ def test_consumer_posts_each_notice_signed_and_without_personal_data(surveyed_an
     assert assigned["external_ref"] == claim.submission.external_ref
     assert assigned["segment"] == "FIELD_SURVEY"
     assert all("surveyor_id" not in b for b in bodies.values() if b["status"] != "SURVEYOR_ASSIGNED")
+    # AND each says when its own status changed, though all were posted after the last change
+    assert {key: _parse(b["at"]) for key, b in bodies.items()} == {key: _entry_time(*key) for key in bodies}
+    assert len({b["at"] for b in bodies.values()}) == 3
     # AND no personal data: none of what the claimant told us, in any form
     allowed = {"type", "claim_id", "event_seq", "status", "at", "external_ref", "segment", "surveyor_id"}
     for post in receiver.received:
@@ -297,8 +313,10 @@ def test_partner_callback_failing_requeues_the_notice_with_a_delay_until_it_is_d
     assert queues.receive(NOTIFY) == []
     sqs_clock(first_delay + 1)
     [retry] = queues.receive(NOTIFY)
-    assert json.loads(retry["Body"]) == {"v": 1, "type": "claim.status_changed", "claim_id": claim_id,
-                                         "event_seq": seq, "status": status, "attempt": 1}
+    body = json.loads(retry["Body"])
+    assert iso(_parse(body.pop("at"))) == iso(_entry_time(claim_id, seq))  # still when the status changed
+    assert body == {"v": 1, "type": "claim.status_changed", "claim_id": claim_id, "event_seq": seq,
+                    "status": status, "attempt": 1}
     assert retry["MessageAttributes"]["correlation_id"]["StringValue"] == "corr-retry"
     assert delivered_count() == 0
 
