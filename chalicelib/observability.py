@@ -150,3 +150,14 @@ def observe(event, get_response):
         return get_response(event)
     finally:
         logger.thread_safe_clear_keys()
+
+
+def observed(handler):
+    """Gives a function declared in a blueprint the ``observe`` middleware of its own. Once deployed,
+    Lambda enters such a function through its blueprint's module (Chalice names it in the handler
+    string), so ``app.py`` never runs and the app's middleware never wraps it (aws/chalice#1566).
+    Where the app does register the blueprint (tests, the local stack), the app's middleware list
+    replaces this one, and it holds ``observe`` too: the middleware runs once either way."""
+    handler.middleware_handlers = [observe]
+    return handler
+

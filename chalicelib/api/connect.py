@@ -19,7 +19,7 @@ from chalicelib.domain.claim import Channel, utc_now
 from chalicelib.domain.errors import DomainError
 from chalicelib.domain.ivr import language_or_default, peril_for_digit, voice_reference
 from chalicelib.domain.perils import PERILS
-from chalicelib.observability import bind, logger
+from chalicelib.observability import bind, logger, observed
 from chalicelib.services.callers import CONTACT_MIN_SECONDS, PhoneReport
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ def _parse(event: dict) -> ContactFlowEvent | None:
         return None
 
 
+@observed
 @bp.lambda_function(name="connect_identify_caller")
 def connect_identify_caller(event, context):
     """Who is calling: one DynamoDB query on the caller's number."""
@@ -109,6 +110,7 @@ def _amount(flow: ContactFlowEvent) -> Decimal | None:
     return value if raw.isdigit() and 0 < value < MAX_AMOUNT else None
 
 
+@observed
 @bp.lambda_function(name="connect_report_claim")
 def connect_report_claim(event, context):
     """A claim from the call: idempotent on the ContactId; the reference is answered for the prompt."""

@@ -6,11 +6,12 @@ from chalice import Blueprint
 
 from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, ATTACHMENTS_PREFIX
 from chalicelib.bootstrap import container
-from chalicelib.observability import bind, logger
+from chalicelib.observability import bind, logger, observed
 
 bp = Blueprint(__name__)
 
 
+@observed
 @bp.on_s3_event(bucket=ATTACHMENTS_BUCKET, events=["s3:ObjectCreated:*"], prefix=ATTACHMENTS_PREFIX)
 def record_attachment(event):
     bind(object_key=event.key)

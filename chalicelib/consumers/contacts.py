@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from chalicelib.adapters.resources import CONTACTS_QUEUE
 from chalicelib.bootstrap import container
 from chalicelib.domain.caller import Contact
-from chalicelib.observability import logger
+from chalicelib.observability import logger, observed
 from chalicelib.schemas.messages import ContactRecorded
 
 bp = Blueprint(__name__)
@@ -75,6 +75,7 @@ def _write(readable: list[tuple[str, Contact]]) -> list[str]:
     return failed
 
 
+@observed
 @bp.on_sqs_message(queue=CONTACTS_QUEUE.name, batch_size=CONTACTS_QUEUE.batch_size)
 def record_contacts(event):
     return record_batch(event.to_dict().get("Records", []))

@@ -10,6 +10,7 @@ from chalice import Blueprint
 from chalicelib.adapters.resources import NOTIFY_QUEUE
 from chalicelib.bootstrap import container
 from chalicelib.consumers.pipeline import run_batch
+from chalicelib.observability import observed
 from chalicelib.schemas.messages import PartnerNotice
 from chalicelib.services.notify import Notice
 
@@ -21,6 +22,7 @@ def _notice(message: PartnerNotice, correlation_id: str | None = None) -> Notice
 bp = Blueprint(__name__)
 
 
+@observed
 @bp.on_sqs_message(queue=NOTIFY_QUEUE.name, batch_size=NOTIFY_QUEUE.batch_size)
 def notify_partners(event):
     notifications = container().notifications

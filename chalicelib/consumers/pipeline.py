@@ -11,7 +11,7 @@ from chalice import Blueprint
 
 from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE
 from chalicelib.bootstrap import container
-from chalicelib.observability import bind, logger, unbind
+from chalicelib.observability import bind, logger, observed, unbind
 from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, SurveyNeeded
 from chalicelib.services.batches import HandedBack
 
@@ -73,6 +73,7 @@ def _answer(failed: list[str]) -> dict:
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(failed)]}
 
 
+@observed
 @bp.on_sqs_message(queue=SCORING_QUEUE.name, batch_size=SCORING_QUEUE.batch_size)
 def score_claims(event):
     scoring = container().scoring
@@ -80,6 +81,7 @@ def score_claims(event):
                      lambda batch, message, correlation_id: batch.score(message.claim_id, correlation_id))
 
 
+@observed
 @bp.on_sqs_message(queue=DISPATCH_QUEUE.name, batch_size=DISPATCH_QUEUE.batch_size)
 def dispatch_claims(event):
     dispatch = container().dispatch
@@ -88,6 +90,7 @@ def dispatch_claims(event):
                                                                            message.attempt))
 
 
+@observed
 @bp.schedule("rate(5 minutes)")
 def reconcile_claims(event):
     """Re-queues claims that were stored but never reached the scoring queue."""
