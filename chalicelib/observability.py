@@ -160,4 +160,3 @@ def observed(handler):
     replaces this one, and it holds ``observe`` too: the middleware runs once either way."""
     handler.middleware_handlers = [observe]
     return handler
-
