@@ -32,7 +32,7 @@ from tests.integration.test_agent_decisions import decide, surveyor_headers, ver
 from tests.integration.test_hotline_connect import flow_event
 from tests.integration.test_hotline_twilio import GATHER_ZH, VOICE, digits, incoming_call, post_form
 from tests.integration.test_hotline_vendor_events import call_started, claim_reported, post_event
-from tests.integration.test_partner_notifications import CallbackReceiver, set_callback
+from tests.integration.callbacks import deliver_all_notices, partner_callback
 from tests.integration.test_public_claims import photo, status, submit, upload
 
 REGION, ACCOUNT = "ap-southeast-1", "123456789012"  # moto's account; the region of tests/conftest.py
@@ -241,20 +241,13 @@ def _run_every_function(client, pipeline, queues, monkeypatch):  # noqa: F811 - 
     pipeline.record_contacts()
 
     # partner notifications: delivered to a callback, then one on its last attempt parked in the DLQ
-    receiver = CallbackReceiver()
-    receiver.start()
-    try:
-        set_callback("motor-direct", receiver.url)
-        while messages := queues.receive("claims-intake-notify"):
-            client.lambda_.invoke("notify_partners", queues.event("claims-intake-notify", messages))
-            queues.delete("claims-intake-notify", messages)
+    with partner_callback("motor-direct") as receiver:
+        deliver_all_notices(client, queues)
         receiver.status = 500
         last_try = PartnerNotice(claim_id=motor_id, event_seq=99, status="APPROVED", attempt=MAX_ATTEMPTS - 1)
         queues.send("claims-intake-notify", last_try.model_dump_json())
         messages = queues.receive("claims-intake-notify")
         client.lambda_.invoke("notify_partners", queues.event("claims-intake-notify", messages))
-    finally:
-        receiver.stop()
 
     # the reconciler, with every claim old enough to count as stuck
     post_claim(client, claim_body())  # left RECEIVED

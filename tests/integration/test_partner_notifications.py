@@ -1,6 +1,6 @@
 """Partner notifications against in-process moto: status changes queued on the notify queue, and the
-``notify_partners`` consumer posting them, signed, to a partner's callback: a small HTTP server on
-127.0.0.1 that records what it receives (moto intercepts AWS endpoints only; urllib reaches it as it is).
+``notify_partners`` consumer posting them, signed, to a partner's callback (``callbacks.py``: a small
+HTTP server on 127.0.0.1 that records what it receives).
 Signatures are checked here with hmac/hashlib, as a partner would, not with the app's own code."""
 from __future__ import annotations
 
@@ -8,24 +8,20 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 import time
 from datetime import datetime
-from dataclasses import dataclass
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.adapters.models import PartnerModel
 from chalicelib.adapters.resources import NOTIFY_QUEUE, Tables
 from chalicelib.domain.claim import Channel, ClaimStatus, iso
 from chalicelib.services.intake import IntakeRequest
 from chalicelib.services.notify import MAX_ATTEMPTS, PARTNER_STATUSES, Notice, retry_delay
 from infra.seed import DEMO_CALLBACK_SECRET
 from tests.fakes import claim_body, motor_claim_body, submission
+from tests.integration.callbacks import partner_callback, set_callback
 from tests.integration.conftest import ELEME, MOTOR, post_claim
 
 NOTIFY = NOTIFY_QUEUE.name
@@ -34,59 +30,10 @@ CLAIMANT = {"name": "王五", "phone": "+8613700137000", "plate": "沪A12345", "
             "description": "路口追尾，后保险杠受损"}
 
 
-@dataclass
-class Received:
-    path: str
-    headers: Message
-    body: bytes
-
-
-class CallbackReceiver:
-    """A partner's callback endpoint: records every request and answers ``status``."""
-
-    def __init__(self):
-        self.status = 204
-        self.received: list[Received] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append(Received(self.path, self.headers, body))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hooks/claims"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-
-def set_callback(partner_id: str, url: str) -> None:
-    PartnerModel(partner_id).update(actions=[PartnerModel.callback_url.set(url)])
-
-
 @pytest.fixture
 def receiver(aws):
-    """motor-direct's callback (its signing secret is configured in tests/conftest.py) points here."""
-    callback = CallbackReceiver()
-    callback.start()
-    set_callback("motor-direct", callback.url)
-    try:
+    with partner_callback("motor-direct") as callback:
         yield callback
-    finally:
-        callback.stop()
 
 
 @pytest.fixture

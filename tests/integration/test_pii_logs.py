@@ -28,7 +28,7 @@ from tests.integration.conftest import ELEME, MOTOR, post_claim
 from tests.integration.test_hotline_connect import flow_event
 from tests.integration.test_hotline_twilio import GATHER_ZH, VOICE, digits, incoming_call, post_form
 from tests.integration.test_hotline_vendor_events import call_started, claim_reported, post_event
-from tests.integration.test_partner_notifications import CallbackReceiver, set_callback
+from tests.integration.callbacks import deliver_all_notices, partner_callback
 from tests.integration.test_public_claims import FORM, photo, upload
 
 NAME = "欧阳娜娜"
@@ -138,15 +138,8 @@ def _full_flow(client, pipeline, queues, monkeypatch) -> dict:
     assert done.status_code == 200, done.body
 
     # partner notifications, delivered to motor-direct's callback
-    receiver = CallbackReceiver()
-    receiver.start()
-    try:
-        set_callback("motor-direct", receiver.url)
-        while messages := queues.receive("claims-intake-notify"):
-            client.lambda_.invoke("notify_partners", queues.event("claims-intake-notify", messages))
-            queues.delete("claims-intake-notify", messages)
-    finally:
-        receiver.stop()
+    with partner_callback("motor-direct") as receiver:
+        deliver_all_notices(client, queues)
     assert receiver.received, "no notification was delivered"
     shown["notifications"] = [r.body.decode("utf-8") for r in receiver.received]
 

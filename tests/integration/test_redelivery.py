@@ -29,7 +29,7 @@ from chalicelib.domain.claim import ClaimStatus
 from tests.fakes import claim_body, motor_claim_body
 from tests.integration.conftest import ELEME, MOTOR, post_claim
 from tests.integration.test_faults import MOTOR_POLICIES, contact_message, field_claims, later
-from tests.integration.test_partner_notifications import CallbackReceiver, set_callback
+from tests.integration.callbacks import partner_callback
 
 TABLES = (Tables.CLAIMS, Tables.CLAIM_EVENTS, Tables.IDEMPOTENCY, Tables.SURVEYORS, Tables.CONTACTS,
           Tables.NOTIFICATIONS, Tables.ATTACHMENTS)
@@ -142,13 +142,8 @@ def test_contacts_twice_write_each_entry_once(client, queues):
 
 @pytest.fixture
 def receiver(aws):
-    callback = CallbackReceiver()
-    callback.start()
-    set_callback("motor-direct", callback.url)
-    try:
+    with partner_callback("motor-direct") as callback:
         yield callback
-    finally:
-        callback.stop()
 
 
 def test_notify_twice_posts_each_notification_once(client, queues, pipeline, receiver):
