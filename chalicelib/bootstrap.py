@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chalicelib.observability import Telemetry
 from chalicelib.services.auth import AgentAuthenticator, PartnerAuthenticator, PartnerRateLimiter
@@ -36,8 +38,10 @@ from chalicelib.services.notify import CallbackSender, DeliveryLog, Notification
 from chalicelib.services.public import AttachmentService, FormLimits, PublicClaims
 from chalicelib.services.reconcile import Reconciler
 from chalicelib.services.resolve import PolicyResolver
-from chalicelib.services.scoring import ScoringService
 from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.services.scoring import ScoringService
 
 
 @dataclass
@@ -62,15 +66,21 @@ class Container:
     callback_sender: CallbackSender
     telemetry: Telemetry = field(default_factory=Telemetry)
 
+    @cached_property
+    def scoring(self) -> "ScoringService":
+        """Built on first use: only the scoring consumer needs the scoring rules, whose module costs
+        ~12 ms of every other function's cold start."""
+        from chalicelib.services.scoring import ScoringService
+
+        return ScoringService(self.claims, self.queue, self.telemetry, PolicyResolver(self.policies, catalogue()),
+                              catalogue(), history=self.history, notifier=self.notifier)
+
     def __post_init__(self) -> None:
         s = self.settings
         self.intake = IntakeService(self.claims, self.queue, self.telemetry)
         self.auth = PartnerAuthenticator(self.partners, s.api_key_cache_seconds, limiter=PartnerRateLimiter(
             s.partner_rate_limit_per_second, s.partner_rate_burst))
         self.notifier = QueueNotifier(self.queue, self.telemetry)
-        self.scoring = ScoringService(self.claims, self.queue, self.telemetry,
-                                      PolicyResolver(self.policies, catalogue()), catalogue(),
-                                      history=self.history, notifier=self.notifier)
         self.dispatch = DispatchService(self.claims, self.surveyors, self.queue, self.telemetry,
                                         retry_base_seconds=s.dispatch_retry_base_seconds,
                                         escalate_after_seconds=s.dispatch_escalate_after_seconds, notifier=self.notifier)
