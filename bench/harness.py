@@ -111,8 +111,10 @@ def report_stream(show_logs: bool = False):
     sys.stdout.flush()
     report = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     if show_logs:
-        yield report
-        report.close()
+        try:
+            yield report
+        finally:
+            report.close()
         return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

@@ -111,14 +111,12 @@ def test_a_cursor_dynamodb_will_not_start_at_is_a_400_and_other_query_failures_a
 
     from chalicelib.adapters.models import ClaimModel
 
-    def refused(code: str):
-        def query(*args, **kwargs):
-            raise QueryError("refused", ClientError({"Error": {"Code": code, "Message": "no"}}, "Query"))
-            yield  # pragma: no cover - a generator, as PynamoDB's result iterator is lazy
-        return query
+    def refused(*args, **kwargs):
+        raise QueryError("refused", ClientError({"Error": {"Code": "ValidationException", "Message": "no"}}, "Query"))
+        yield  # pragma: no cover - a generator, as PynamoDB's result iterator is lazy
 
     cursor = _cursor(claim_id="CLM-X", review_queue="REVIEW", review_rank="000#x")
-    monkeypatch.setattr(ClaimModel.review_index, "query", refused("ValidationException"))
+    monkeypatch.setattr(ClaimModel.review_index, "query", refused)
     # THEN a cursor it refuses is the caller's mistake
     response = client.http.get(f"/v1/agent/queue?cursor={cursor}", headers=AGENT)
     assert response.status_code == 400 and json.loads(response.body)["error"]["code"] == "VALIDATION_FAILED"
