@@ -94,11 +94,11 @@ def policy_check():
 
 @bp.route("/v1/public/claims", methods=["POST"])
 def submit_public_claim():
-    from chalicelib.schemas.public import PublicClaimIn, parse, utc_now
+    from chalicelib.schemas.public import PublicClaimIn, parse
 
     c = container()
     body = parse(PublicClaimIn, read_json_body(bp.current_request, c.settings.max_body_bytes), "claim")
-    form = PublicSubmission(body.submission_key, body.policy_number, body.phone, body.to_submission(utc_now()),
+    form = PublicSubmission(body.submission_key, body.policy_number, body.phone, body.to_submission(),
                             body.language)
     result = c.public.submit(form, _client_address(), current_correlation_id())
     claim_id = result.accepted.claim_id

@@ -1,15 +1,15 @@
 """Request and response models of the claim contract (versioned with the API: /v1)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.domain.claim import Channel, ClaimSubmission, Location
 from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFailed
 from chalicelib.domain.perils import MOTOR, PERILS, line_of
+from chalicelib.schemas.dates import OffsetDateTime
 
 LossType = Literal[tuple(PERILS)]  # type: ignore[valid-type]
 
@@ -21,8 +21,6 @@ Money = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-()]{4,30}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
-
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class _Strict(BaseModel):
@@ -48,7 +46,7 @@ class LocationIn(_Strict):
 
 class LossIn(_Strict):
     type: LossType
-    occurred_at: AwareDatetime
+    occurred_at: OffsetDateTime
     description: Annotated[Text, StringConstraints(max_length=4000)]
     location: LocationIn
 
@@ -72,7 +70,7 @@ class ClaimIn(_Strict):
     amount: AmountIn
     vehicle: VehicleIn | None = None
 
-    def problems(self, now: datetime) -> list[FieldProblem]:
+    def problems(self) -> list[FieldProblem]:
         """Rules across fields, each reported on the field that would fix it."""
         problems = []
         if not (self.policy.number or self.policy.order_id or (self.claimant and self.claimant.phone)
@@ -83,12 +81,10 @@ class ClaimIn(_Strict):
             problems.append(FieldProblem("vehicle.plate", "is required for motor losses"))
         if Decimal(self.amount.value) <= 0:
             problems.append(FieldProblem("amount.value", "must be greater than 0"))
-        if self.loss.occurred_at > now + MAX_CLOCK_SKEW:
-            problems.append(FieldProblem("loss.occurred_at", "is in the future"))
         return problems
 
-    def to_submission(self, channel: Channel, now: datetime | None = None) -> ClaimSubmission:
-        problems = self.problems(now or datetime.now(timezone.utc))
+    def to_submission(self, channel: Channel) -> ClaimSubmission:
+        problems = self.problems()
         if problems:
             raise ValidationFailed("The claim is not valid.", problems)
         loc = self.loss.location

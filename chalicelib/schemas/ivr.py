@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.domain.errors import FieldProblem, ValidationFailed
 from chalicelib.schemas.claims import AmountIn, LocationIn, LossType, PolicyIn, Text, VehicleIn
+from chalicelib.schemas.dates import OffsetDateTime
 
 CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
 
@@ -88,14 +89,14 @@ class CallStarted(_Strict):
     type: Literal["call.started"]
     call_id: CallId
     caller: Phone | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: OffsetDateTime | None = None
 
 
 class PhoneLossIn(_Strict):
     """The loss as the partner body shapes it; on a call only its type is sure to be known."""
 
     type: LossType
-    occurred_at: AwareDatetime | None = None
+    occurred_at: OffsetDateTime | None = None
     description: Annotated[Text, StringConstraints(max_length=4000)] | None = None
     location: LocationIn | None = None
 
@@ -104,7 +105,7 @@ class ClaimReported(_Strict):
     type: Literal["claim.reported"]
     call_id: CallId
     caller: Phone | None = None
-    occurred_at: AwareDatetime | None = None  # of the event
+    occurred_at: OffsetDateTime | None = None  # of the event
     policy: PolicyIn = PolicyIn()
     loss: PhoneLossIn
     amount: AmountIn | None = None

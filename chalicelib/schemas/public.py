@@ -1,15 +1,15 @@
 """Requests of the customer's own channel: the claim form and photo uploads."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.domain.claim import Channel, ClaimSubmission, Location
 from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFailed
-from chalicelib.schemas.claims import MAX_CLOCK_SKEW, LossType, Money, Phone, RegionCode, Text, problems_of
+from chalicelib.schemas.claims import LossType, Money, Phone, RegionCode, Text, problems_of
+from chalicelib.schemas.dates import OffsetDateTime
 
 SubmissionKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{8,64}$")]
 
@@ -30,7 +30,7 @@ class PublicClaimIn(_Strict):
     policy_number: Annotated[Text, StringConstraints(max_length=40)]
     phone: Phone
     loss_type: LossType
-    occurred_at: AwareDatetime
+    occurred_at: OffsetDateTime
     region_code: RegionCode
     address: Annotated[Text, StringConstraints(max_length=500)] | None = None
     description: Annotated[Text, StringConstraints(max_length=4000)]
@@ -38,14 +38,9 @@ class PublicClaimIn(_Strict):
     claimant_name: Annotated[Text, StringConstraints(max_length=100)] | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
 
-    def to_submission(self, now: datetime) -> ClaimSubmission:
-        problems = []
+    def to_submission(self) -> ClaimSubmission:
         if Decimal(self.amount) <= 0:
-            problems.append(FieldProblem("amount", "must be greater than 0"))
-        if self.occurred_at > now + MAX_CLOCK_SKEW:
-            problems.append(FieldProblem("occurred_at", "is in the future"))
-        if problems:
-            raise ValidationFailed("The claim is not valid.", problems)
+            raise ValidationFailed("The claim is not valid.", [FieldProblem("amount", "must be greater than 0")])
         return ClaimSubmission(
             channel=Channel.WEB_FORM, loss_type=self.loss_type, occurred_at=self.occurred_at,
             description=self.description, location=Location(self.region_code, self.address),
@@ -66,7 +61,3 @@ def parse(model: type[BaseModel], raw: bytes, what: str):
         if any(err["type"] == "json_invalid" for err in exc.errors()):
             raise MalformedBody("The body is not valid JSON.") from None
         raise ValidationFailed(f"The {what} is not valid.", problems_of(exc)) from None
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -388,6 +388,39 @@ def test_claim_with_an_unknown_field_is_refused_naming_the_field(client):
     assert claim_count() == 0
 
 
+def _with_loss_time(value):
+    body = claim_reported()
+    body["loss"]["occurred_at"] = value
+    return body
+
+
+DATES_REFUSED = {
+    "loss in year 1, Shanghai": (_with_loss_time("0001-01-01T00:00:00+08:00"), "loss.occurred_at"),
+    "loss in year 1, UTC": (_with_loss_time("0001-01-01T00:00:00+00:00"), "loss.occurred_at"),
+    "loss as a Unix time": (_with_loss_time("1764560000"), "loss.occurred_at"),
+    "loss without an offset": (_with_loss_time("2026-11-25T08:10:00"), "loss.occurred_at"),
+    "report's own time in year 1": (claim_reported(occurred_at="0001-01-01T00:00:00+00:00"), "occurred_at"),
+    "report's own time as -1": (claim_reported(occurred_at="-1"), "occurred_at"),
+    "call started at 0": (call_started(occurred_at="0"), "occurred_at"),
+    "call started in year 1": (call_started(occurred_at="0001-01-01T00:00:00+08:00"), "occurred_at"),
+}
+
+
+@pytest.mark.parametrize("body, field", DATES_REFUSED.values(), ids=DATES_REFUSED.keys())
+def test_an_event_date_out_of_range_or_without_an_offset_is_a_400_on_its_field(client, queues, body, field):
+    # GIVEN a correctly signed event carrying a date before 1900, a Unix time or no UTC offset
+    # WHEN it is posted
+    response = post_event(client, body)
+
+    # THEN it is a 400 naming that field, and nothing is stored or queued
+    assert response.status_code == 400, response.body
+    error = answer(response)["error"]
+    assert error["code"] == "VALIDATION_FAILED"
+    assert [d["field"] for d in error["details"]] == [field]
+    assert claim_count() == 0
+    assert queues.bodies(SCORING_QUEUE.name) == [] and queues.bodies(CONTACTS_QUEUE.name) == []
+
+
 def test_body_over_64_kib_is_refused_as_too_large(client):
     # GIVEN a correctly signed claim padded past 64 KiB
     body = claim_reported()

@@ -58,6 +58,25 @@ def test_item_with_a_future_loss_date_is_located_inside_the_batch(client):
     assert [d["field"] for d in results[1]["error"]["details"]] == ["claims.1.loss.occurred_at"]
 
 
+@pytest.mark.parametrize("occurred_at", ["0001-01-01T00:00:00+08:00", "0001-01-01T00:00:00+00:00", "0"])
+def test_item_with_a_loss_date_out_of_range_fails_alone(client, queues, stored_items, occurred_at):
+    # GIVEN a batch whose first item is dated year 1 (or as a Unix time), between two good items
+    claims = [claim_body(occurred_at=occurred_at), claim_body(), claim_body()]
+    before = stored_items()
+
+    # WHEN it is posted
+    response = post_batch(client, claims)
+
+    # THEN that item alone is a 400 on its own field; the good items are stored and queued
+    assert response.status_code == 207, response.body
+    results = response.json_body["results"]
+    assert [r["status"] for r in results] == [400, 202, 202]
+    assert [d["field"] for d in results[0]["error"]["details"]] == ["claims.0.loss.occurred_at"]
+    assert stored_items()["claims-intake-claims"] == before["claims-intake-claims"] + 2
+    assert {b["claim_id"] for b in queues.bodies(SCORING_QUEUE.name)} == {results[1]["claim_id"],
+                                                                          results[2]["claim_id"]}
+
+
 def test_item_that_is_not_an_object_is_refused_on_its_own(client):
     # GIVEN a batch with a number where a claim should be
     # WHEN it is posted

@@ -149,13 +149,17 @@ def test_a_loss_the_product_does_not_cover_is_refused_on_its_field(client):
 @pytest.mark.parametrize("changes, field", [
     ({"amount": "0"}, "amount"), ({"amount": "12.345"}, "amount"), ({"occurred_at": "2099-01-01T00:00:00+08:00"},
                                                                     "occurred_at"),
-    ({"occurred_at": "2026-11-24T12:30:00"}, "occurred_at"), ({"region_code": "31"}, "region_code"),
+    ({"occurred_at": "2026-11-24T12:30:00"}, "occurred_at"), ({"occurred_at": "0001-01-01T00:00:00+08:00"},
+                                                               "occurred_at"),
+    ({"occurred_at": "0001-01-01T00:00:00+00:00"}, "occurred_at"), ({"occurred_at": "1764560000"}, "occurred_at"),
+    ({"occurred_at": "-1"}, "occurred_at"), ({"region_code": "31"}, "region_code"),
     ({"submission_key": "x"}, "submission_key"), ({"nickname": "x"}, "nickname"),
 ])
 def test_bad_fields_are_400_on_that_field(client, changes, field):
     response = submit(client, **changes)
     assert response.status_code == 400
     assert field in [d["field"] for d in json.loads(response.body)["error"]["details"]]
+    assert claims_stored() == 0
 
 
 def test_unicode_in_the_description_round_trips(client):

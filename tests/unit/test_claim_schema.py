@@ -13,6 +13,9 @@ from chalicelib.domain.errors import MalformedBody, ValidationFailed
 from chalicelib.schemas.claims import parse_claim
 from tests.fakes import claim_body, motor_claim_body
 
+NOT_RFC3339 = ("must be an RFC 3339 date-time with its UTC offset, e.g. 2026-11-24T12:30:00+08:00 or "
+               "2026-11-24T04:30:00Z")
+
 
 def _parse(body) -> object:
     raw = body if isinstance(body, (str, bytes)) else json.dumps(body, ensure_ascii=False)
@@ -138,6 +141,60 @@ def test_loss_in_the_future_is_refused():
     # WHEN it is parsed
     # THEN it is refused against loss.occurred_at
     assert _problems(body) == {"loss.occurred_at": "is in the future"}
+
+
+@pytest.mark.parametrize("occurred_at", [
+    "1764560000", "0", "-1", "1764560000.5",  # pydantic alone reads these as Unix times, in UTC
+    "2026-11-24 12:30:00+08:00", "2026-11-24T12:30:00+0800", "2026-11-24T12:30+08:00", "2026-11-24T12:30:00+08",
+    "2026-11-24", "2026-11-24T12:30:00.+08:00", " 2026-11-24T12:30:00+08:00",
+])
+def test_a_loss_time_that_is_not_rfc_3339_with_an_offset_is_refused(occurred_at):
+    # GIVEN a loss time as a Unix time, or a date-time without the offset RFC 3339 requires
+    body = claim_body(occurred_at=occurred_at)
+
+    # WHEN it is parsed
+    # THEN it is refused against loss.occurred_at, saying what form it must take
+    assert _problems(body) == {"loss.occurred_at": NOT_RFC3339}
+
+
+@pytest.mark.parametrize("occurred_at", ["0001-01-01T00:00:00+08:00", "0001-01-01T00:00:00+00:00",
+                                         "1899-12-31T23:59:59Z", "0999-06-01T12:00:00-05:00"])
+def test_a_loss_before_1900_is_refused(occurred_at):
+    # GIVEN a loss dated before 1900 (year 1 in Shanghai has no UTC instant a datetime can hold)
+    body = claim_body(occurred_at=occurred_at)
+
+    # WHEN it is parsed
+    # THEN it is refused against loss.occurred_at
+    assert _problems(body) == {"loss.occurred_at": "must not be before 1900-01-01"}
+
+
+@pytest.mark.parametrize("occurred_at", ["9999-12-31T23:59:59-14:00", "2999-01-01T00:00:00Z"])
+def test_a_loss_in_a_far_year_is_in_the_future(occurred_at):
+    # GIVEN a loss in a year no clock has reached (9999 at -14:00 is past what a datetime holds in UTC)
+    body = claim_body(occurred_at=occurred_at)
+
+    # WHEN it is parsed
+    # THEN it is refused as in the future
+    assert _problems(body) == {"loss.occurred_at": "is in the future"}
+
+
+@pytest.mark.parametrize("occurred_at, utc", [
+    ("2026-11-24T04:30:00Z", datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc)),
+    ("2026-11-24t04:30:00z", datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc)),
+    ("2026-11-24T12:30:00.250+08:00", datetime(2026, 11, 24, 4, 30, 0, 250000, tzinfo=timezone.utc)),
+    ("2026-11-23T23:30:00-05:00", datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc)),
+    ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=timezone.utc)),
+])
+def test_rfc_3339_loss_times_with_any_offset_are_accepted(occurred_at, utc):
+    # GIVEN a loss time in RFC 3339 with Z or an offset (T and Z in either case, fractions of a second)
+    body = claim_body(occurred_at=occurred_at)
+
+    # WHEN it is parsed
+    sub = _parse(body)
+
+    # THEN it is that instant, keeping its offset
+    assert sub.occurred_at == utc
+    assert sub.occurred_at.utcoffset() is not None
 
 
 def test_small_clock_skew_is_tolerated():

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain.claim import Channel
@@ -120,3 +121,60 @@ def test_amount_keeps_its_exact_decimal_value(amount):
     # WHEN it is parsed
     # THEN it is the exact decimal, with no float rounding
     assert parse_claim(json.dumps(body), Channel.PARTNER_API).amount == Decimal(f"{amount:f}")
+
+
+# -- dates: RFC 3339 with an offset, from 1900 to now ---------------------------------------------------
+
+any_offset = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
+any_moment = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                          timezones=st.none() | any_offset)
+recent_moment = st.datetimes(min_value=datetime(1890, 1, 1), max_value=datetime.now() + timedelta(days=2),
+                             timezones=st.none() | any_offset)
+moments = any_moment | recent_moment
+# What a sender may put in a date field: date-times written every which way, Unix times as numbers and
+# as strings, and any text at all.
+date_texts = st.one_of(
+    moments.map(datetime.isoformat),
+    moments.map(lambda d: d.isoformat().replace("+00:00", "Z")),
+    moments.map(lambda d: d.isoformat(sep=" ")),
+    moments.map(lambda d: d.isoformat(timespec="minutes")),
+    moments.map(lambda d: re.sub(r"([+-][0-9]{2}):([0-9]{2})$", r"\1\2", d.isoformat())),
+    moments.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S")),
+    st.integers().map(str), st.floats(allow_nan=False).map(str),
+    st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+)
+OFFSET_AT_END = re.compile(r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
+
+
+def assert_a_date_in_the_window(sent, parsed: datetime) -> None:
+    """What any request date must be once accepted: sent as a string ending in its offset, aware, from
+    1900 (as written) to now, and an instant that UTC can hold (the fingerprint and scoring convert it)."""
+    assert isinstance(sent, str) and OFFSET_AT_END.search(sent)
+    assert parsed.utcoffset() is not None
+    assert parsed.year >= 1900
+    assert parsed.astimezone(timezone.utc) <= datetime.now(timezone.utc) + timedelta(minutes=5)
+
+
+@settings(max_examples=300)
+@given(occurred_at=date_texts)
+@example(occurred_at="0001-01-01T00:00:00+08:00")
+@example(occurred_at="0001-01-01T00:00:00+00:00")
+@example(occurred_at="1764560000")
+@example(occurred_at="-1")
+@example(occurred_at="9999-12-31T23:59:59-14:00")
+def test_any_accepted_loss_time_has_an_offset_and_is_between_1900_and_now(occurred_at):
+    # GIVEN a claim whose loss time is anything a sender might write there
+    body = claim_body()
+    body["loss"]["occurred_at"] = occurred_at
+
+    # WHEN it is parsed
+    try:
+        sub = parse_claim(json.dumps(body, ensure_ascii=False), Channel.PARTNER_API)
+    except ValidationFailed as refused:
+        assert [d.field for d in refused.details] == ["loss.occurred_at"]
+        return
+
+    # THEN an accepted time carried its offset, lies in the window, and the claim's fingerprint is sound
+    assert_a_date_in_the_window(occurred_at, sub.occurred_at)
+    assert sub.fingerprint()

@@ -32,8 +32,9 @@ from chalicelib.schemas.ivr import (
     connect_value,
     twilio_form,
 )
-from chalicelib.schemas.public import PolicyCheckIn, PublicClaimIn, UploadRequestIn, parse, utc_now
+from chalicelib.schemas.public import PolicyCheckIn, PublicClaimIn, UploadRequestIn, parse
 from tests.fakes import yesterday_in_shanghai
+from tests.unit.test_claim_schema_properties import assert_a_date_in_the_window, date_texts
 
 CONTRACT_ERRORS = (ValidationFailed, MalformedBody)
 
@@ -133,9 +134,46 @@ def test_a_valid_body_with_any_field_replaced_parses_or_fails_with_a_contract_er
     try:
         parsed = _event(raw, model) if model in IVR_EVENTS else parse(model, raw, "body")
         if isinstance(parsed, PublicClaimIn):
-            parsed.to_submission(utc_now())
+            parsed.to_submission()
     except CONTRACT_ERRORS:
         pass
+
+
+# Every date a request body carries besides the partner claim's loss (tests/unit/test_claim_schema_properties.py).
+DATE_FIELDS = {
+    "form claim's loss": (PublicClaimIn, ("occurred_at",)),
+    "call started at": (CallStarted, ("occurred_at",)),
+    "IVR report's own time": (ClaimReported, ("occurred_at",)),
+    "IVR report's loss": (ClaimReported, ("loss", "occurred_at")),
+}
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.sampled_from(list(DATE_FIELDS.values())), sent=date_texts)
+@example(case=DATE_FIELDS["IVR report's loss"], sent="0001-01-01T00:00:00+08:00")
+@example(case=DATE_FIELDS["call started at"], sent="0")
+@example(case=DATE_FIELDS["form claim's loss"], sent="0001-01-01T00:00:00+00:00")
+def test_any_accepted_request_date_has_an_offset_and_is_between_1900_and_now(case, sent):
+    # GIVEN a form claim or an IVR event whose date field holds anything a sender might write there
+    model, path = case
+    body = json.loads(json.dumps({**VALID_BODIES, **IVR_EVENTS}[model]))
+    node = body
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = sent
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+    # WHEN it is parsed
+    try:
+        parsed = _event(raw, model) if model in IVR_EVENTS else parse(model, raw, "body")
+    except ValidationFailed as refused:
+        assert [d.field for d in refused.details] == [".".join(path)]
+        return
+
+    # THEN an accepted date carried its offset and lies between 1900 and now
+    for key in path:
+        parsed = getattr(parsed, key)
+    assert_a_date_in_the_window(sent, parsed)
 
 
 @given(text=st.text(min_size=1, max_size=4000).filter(lambda t: t.strip() == t and t.strip()))
@@ -145,7 +183,7 @@ def test_any_unicode_description_is_kept_code_point_for_code_point(text):
     raw = json.dumps({**PUBLIC_CLAIM, "description": text}, ensure_ascii=False).encode("utf-8")
 
     # WHEN it is parsed into the claim the intake stores
-    submission = parse(PublicClaimIn, raw, "claim").to_submission(utc_now())
+    submission = parse(PublicClaimIn, raw, "claim").to_submission()
 
     # THEN the description is exactly what was sent: nothing normalised, cut or re-encoded
     assert submission.description == text
