@@ -149,11 +149,24 @@ def http_middleware(event, get_response):
     return response
 
 
+def is_json_in_utf8(content_type: str | None) -> bool:
+    """JSON (``application/json`` or ``*+json``) with no charset or UTF-8. No header is not JSON: Chalice
+    takes a missing Content-Type for application/json, so its own check lets such a body through."""
+    media_type, *parameters = (content_type or "").split(";")
+    media_type = media_type.strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return False
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
 def read_json_body(request, max_bytes: int) -> bytes:
     """The raw body, checked for size and media type; parsing is the schema's job."""
-    content_type = (request.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise e.UnsupportedMediaType("Send the body as application/json.")
+    if not is_json_in_utf8(request.headers.get("content-type")):
+        raise e.UnsupportedMediaType("Send the body as application/json in UTF-8.")
     raw = request.raw_body or b""
     if len(raw) > max_bytes:
         raise e.PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
