@@ -95,7 +95,7 @@ class Container:
             FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
         self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry)
         self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry)
-        self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens)
+        self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens, "A surveyor bearer token is required.")
         self.notifications = NotificationService(
             self.claims, self.partner_callbacks, self.delivery_log, self.callback_sender, self.queue,
             {partner: secret.get_secret_value() for partner, secret in s.partner_callback_secrets}, self.telemetry)

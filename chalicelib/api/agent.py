@@ -14,7 +14,8 @@ from chalicelib.domain.ids import is_claim_id
 from chalicelib.observability import bind
 from chalicelib.services.decisions import Action, Decision
 
-_VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,9})"?$')
+_VERSION = re.compile(r'^"?([0-9]{1,9})"?$')
+_WEAK_TAG = re.compile(r"^[Ww]/")
 _PAGE_SIZE = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes '²', which int() refuses
 MAX_BODY = 8 * 1024
 
@@ -63,7 +64,11 @@ def agent_decision(claim_id: str):
     if not is_claim_id(claim_id):
         raise NotFound("No such claim.")
     request = bp.current_request
-    match = _VERSION.match((request.headers.get("if-match") or "").strip())
+    if_match = (request.headers.get("if-match") or "").strip()
+    if _WEAK_TAG.match(if_match):  # RFC 9110: If-Match compares strong tags; a weak one never matches
+        raise ValidationFailed("Say which version you decided on.", [FieldProblem(
+            "If-Match", "a strong entity tag is required; weak tags never match")])
+    match = _VERSION.match(if_match)
     if match is None:
         raise ValidationFailed("Say which version you decided on.", [FieldProblem(
             "If-Match", "the claim's version (its ETag) is required")])

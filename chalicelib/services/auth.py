@@ -104,23 +104,25 @@ class PartnerAuthenticator:
 
 
 class AgentAuthenticator:
-    """Turns ``Authorization: Bearer <token>`` into an agent id. Settings hold only the tokens'
+    """Turns ``Authorization: Bearer <token>`` into an agent's (or a surveyor's) id. Settings hold only the tokens'
     SHA-256; every configured hash is compared in constant time, so timing says nothing about which
     (or whether one) came close."""
 
-    def __init__(self, token_hashes: tuple[tuple[str, str], ...]):
+    def __init__(self, token_hashes: tuple[tuple[str, str], ...],
+                 refusal: str = "An agent bearer token is required."):
         self._hashes = token_hashes
+        self._refusal = refusal  # surveyors' routes use the same check with their own tokens
 
     def authenticate(self, authorization: str | None) -> str:
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token or len(token) > MAX_KEY_LENGTH:
-            raise Unauthenticated("An agent bearer token is required.")
+            raise Unauthenticated(self._refusal)
         presented = hash_api_key(token)
         agent = None
         for agent_id, expected in self._hashes:
             if hmac.compare_digest(expected, presented):
                 agent = agent_id
         if agent is None:
-            raise Unauthenticated("An agent bearer token is required.")
+            raise Unauthenticated(self._refusal)
         return agent

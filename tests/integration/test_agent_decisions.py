@@ -184,6 +184,23 @@ def test_a_decision_without_a_usable_if_match_is_a_400(client, pipeline, if_matc
     assert json.loads(response.body)["error"]["details"][0]["field"] == "If-Match"
 
 
+@pytest.mark.parametrize("weak", ['W/"{version}"', 'w/"{version}"', 'W/{version}'])
+def test_a_weak_entity_tag_never_matches_and_changes_nothing(client, pipeline, weak):
+    # GIVEN a claim in review, and its current version as a weak entity tag
+    claim_id = in_review(client, pipeline)
+    before = bootstrap.container().claims.get(claim_id)
+
+    # WHEN an agent decides with If-Match: W/"<current version>"
+    response = decide(client, claim_id, {"decision": "accept"}, weak.format(version=before.version))
+
+    # THEN it is a 400 saying that only a strong tag can match, and the claim is untouched
+    assert response.status_code == 400, response.body
+    assert json.loads(response.body)["error"]["code"] == "VALIDATION_FAILED"
+    assert json.loads(response.body)["error"]["details"] == [
+        {"field": "If-Match", "problem": "a strong entity tag is required; weak tags never match"}]
+    assert bootstrap.container().claims.get(claim_id) == before
+
+
 def test_accept_without_a_suggested_payout_is_422(client, pipeline):
     # GIVEN a claim that could not be tied to a policy (no suggestion)
     claim_id = submitted(client, claim_body(amount="135.50", policy_number="PX0000000000", phone="+8613100000000"),
@@ -214,6 +231,23 @@ def test_a_surveyor_acts_only_as_themselves(client):
     ok = client.http.post("/v1/surveyors/SV-SH-001/status", headers=surveyor_headers("SV-SH-001"), body=body)
     assert ok.status_code == 200
     assert SurveyorModel.get("SV-SH-001").status == "OFF_DUTY"
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-surveyor-token", f"Bearer {DEMO_AGENT_TOKEN}"])
+def test_a_surveyor_route_without_a_surveyors_token_asks_for_one(client, authorization):
+    # GIVEN a request on a surveyor's route with no token, an unknown one, or an agent's
+    headers = {"content-type": "application/json"}
+    if authorization:
+        headers["authorization"] = authorization
+
+    # WHEN it is posted
+    response = client.http.post("/v1/surveyors/SV-SH-001/status", headers=headers,
+                                body=json.dumps({"status": "OFF_DUTY"}))
+
+    # THEN the 401 asks for a surveyor's token, not an agent's
+    assert response.status_code == 401
+    assert json.loads(response.body)["error"] == {"code": "UNAUTHENTICATED",
+                                                  "message": "A surveyor bearer token is required."}
 
 
 def test_an_off_duty_surveyor_gets_no_claim(client, pipeline):
