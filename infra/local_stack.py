@@ -39,7 +39,15 @@ import boto3
 from chalice import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.config import Config
-from chalice.local import LambdaContext, create_local_server
+from chalice.local import (
+    ChaliceRequestHandler,
+    ForbiddenError,
+    LambdaContext,
+    LocalDevServer,
+    LocalGatewayException,
+    NotAuthorizedError,
+    create_local_server,
+)
 
 from chalicelib.adapters.resources import (
     CONTACTS_QUEUE,
@@ -50,6 +58,7 @@ from chalicelib.adapters.resources import (
     QueueSpec,
 )
 from chalicelib.adapters.models import PartnerModel
+from infra.gateway_errors import GATEWAY_ERRORS
 from infra.partner_receiver import PartnerReceiver
 from infra.provision import create_all, notify_queue_of_uploads
 from chalicelib.services.auth import hash_api_key
@@ -343,6 +352,31 @@ class LambdaInvokeServer:
         self.server.server_close()
 
 
+class GatewayRequestHandler(ChaliceRequestHandler):
+    """Chalice's dev server, answering what it refuses itself as the deployed API Gateway does (its
+    gateway responses, infra/gateway_errors.py): an unknown route is a 404 in the contract's error shape,
+    not Chalice's copy of API Gateway's default 403 ``Missing Authentication Token``."""
+
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError):  # no route for this path (the app has no authorizers)
+            response_type, status = "MISSING_AUTHENTICATION_TOKEN", 404
+        elif isinstance(error, NotAuthorizedError):
+            response_type, status = "UNAUTHORIZED", 401
+        else:
+            response_type, status = "DEFAULT_5XX", error.CODE
+        answer = GATEWAY_ERRORS[response_type]
+        headers = {**(error.headers or {}), "Content-Type": "application/json", **answer.headers}
+        self._send_http_response(answer.status or status, headers, answer.body())
+
+
+def api_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
+    """The API over HTTP as ``chalice local`` serves it (which also gives the app a request per thread),
+    with API Gateway's own answers in the contract's shape."""
+    server = create_local_server(app, config, host, port)
+    server.server.RequestHandlerClass = partial(GatewayRequestHandler, app_object=app, config=config)
+    return server
+
+
 def deliver_s3_events(app: Chalice, config: Config, event: dict) -> dict:
     """Hands each S3 event that moto queued to ``record_attachment``, as Lambda's S3 trigger would;
     answers the SQS batch's failures so that a failed one is delivered again."""
@@ -473,7 +507,7 @@ def run(stop: threading.Event) -> None:
 
         from app import app  # only now: Powertools and settings read the environment on import
 
-        server = create_local_server(app, config, HOST, api_port)
+        server = api_server(app, config, HOST, api_port)
         threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()
         running.callback(server.server.server_close)
         running.callback(server.shutdown)

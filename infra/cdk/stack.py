@@ -3,7 +3,8 @@
 Tables come from the PynamoDB models (``tables.py``), queues from ``QUEUES``, the bucket and its
 trigger from ``resources.py`` and the app's ``@on_s3_event``, the functions from Chalice's CDK
 construct (``.chalice/config.json`` for memory, timeouts, reserved concurrency, X-Ray), each with
-its own hand-written role (``access.py``), and monitoring from ``monitoring.py``.
+its own hand-written role (``access.py``), the API's gateway responses from ``infra/gateway_errors.py``,
+and monitoring from ``monitoring.py``.
 
 The construct ID of the stack is the Chalice stage name (the construct packages the stage named
 after its scope); the CloudFormation stack is called ``claims-intake-<stage>``.
@@ -46,6 +47,7 @@ from infra.cdk.chalice_app import ChaliceApp
 from infra.cdk.monitoring import Monitoring, WatchedFunction
 from infra.cdk.stages import PROJECT_ROOT, StageSettings, chalice_config, settings_for, sqs_max_concurrency
 from infra.cdk.tables import TableSpec, table_specs
+from infra.gateway_errors import GATEWAY_ERRORS
 
 PLACEHOLDER_PUBLIC_BASE_URL = "https://public-base-url.not-configured.invalid"
 _KEY_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER,
@@ -119,6 +121,20 @@ def missing_distributions(deployment_zip: Path, requirements: Path) -> list[str]
     return [name for name in wanted if _dist_name(name) not in present]
 
 
+def gateway_responses() -> dict:
+    """The REST API's own answers (no route, throttled, too large, ...) in the contract's error shape, as
+    SAM's GatewayResponses: SAM writes them into the API's definition, so a deployment carries them."""
+    responses = {}
+    for response_type, error in GATEWAY_ERRORS.items():
+        headers = {"Content-Type": "application/json", **error.headers}
+        response = {"ResponseParameters": {"Headers": {name: f"'{value}'" for name, value in headers.items()}},
+                    "ResponseTemplates": {"application/json": error.body()}}
+        if error.status is not None:
+            response["StatusCode"] = str(error.status)
+        responses[response_type] = response
+    return responses
+
+
 class ClaimsIntakeStack(Stack):
     def __init__(self, scope: Construct, stage: str, *, deploy: DeploySettings, workdir: Path,
                  source_dir: Path = PROJECT_ROOT, env: Environment | None = None):
@@ -152,6 +168,7 @@ class ClaimsIntakeStack(Stack):
 
         api_stage = chalice_config()["stages"][stage].get("api_gateway_stage", "api")
         self.chalice.resource("RestAPI").add_property_override("Name", self.prefix)
+        self.chalice.resource("RestAPI").add_property_override("GatewayResponses", gateway_responses())
         self.monitoring = Monitoring(
             self, "Monitoring", prefix=self.prefix,
             queues={short_name(s): self.queues[s.name] for s in QUEUES},

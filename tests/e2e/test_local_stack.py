@@ -10,6 +10,7 @@ import json
 import signal
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -150,6 +151,43 @@ def test_a_vendor_ivr_report_shows_in_the_agents_screen_pop(local_stack: LocalSt
         time.sleep(0.2)
     assert claim_id in [c["claim_id"] for c in view["open_claims"]]
     assert view["customer"]["name"] == "张三"
+
+
+@pytest.mark.parametrize("method, path, headers", [
+    ("GET", "/v1/nothing-here", {}),
+    ("POST", "/v1/claims/batch/extra", {"content-type": "application/json"}),
+    ("GET", "/v1/agent/nothing", {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}),
+])
+def test_an_unknown_route_is_a_404_in_the_contracts_error_shape(local_stack: LocalStack, method, path, headers):
+    # GIVEN a path the API does not have (with or without credentials)
+    # WHEN it is called over HTTP
+    answer = local_stack.http.request(method, f"{local_stack.api_url}{path}", headers=headers, data=b"{}",
+                                      timeout=10)
+
+    # THEN it is a 404 in the contract's error shape, as the deployed API Gateway answers it
+    assert answer.status_code == 404, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == {"error": {"code": "NOT_FOUND", "message": "No such route."}}
+
+
+@pytest.mark.parametrize("headers", [{}, {"content-type": "application/json; charset=latin-1"}],
+                         ids=["no Content-Type", "charset latin-1"])
+def test_a_claim_not_sent_as_json_in_utf8_is_a_415_over_http(local_stack: LocalStack, headers):
+    # GIVEN a claim body sent over real HTTP without a Content-Type, or declared latin-1
+    claim = {**DEMO_CLAIM, "external_ref": f"E2E-MEDIA-{uuid.uuid4().hex[:12]}"}
+    body = json.dumps(claim, ensure_ascii=False).encode("utf-8")
+
+    # WHEN it is posted
+    answer = local_stack.http.post(f"{local_stack.api_url}/v1/claims", data=body, timeout=10,
+                                   headers={"x-api-key": KEYS["motor-direct"], **headers})
+
+    # THEN it is refused as the wrong media type
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    # AND no claim was made of it: the same claim sent as JSON is a new one, not a replay
+    again = submit(local_stack, "motor-direct", claim)
+    assert again.status_code == 202, again.text
+    assert "Idempotent-Replayed" not in again.headers
 
 
 def test_sigint_stops_everything_cleanly(local_stack: LocalStack):

@@ -284,6 +284,39 @@ def test_errors_and_throttles_alarmed_per_consumer_and_api_5xx(synth, stage):
     assert api["Name"] == f"{APP_NAME}-{stage}" and api["StageName"] == "api"
 
 
+# -- API Gateway's own answers, in the contract's error shape ------------------------------------------
+
+GATEWAY_ANSWERS = {
+    # response type: (status, or None to keep the gateway's own; the error's code)
+    "MISSING_AUTHENTICATION_TOKEN": ("404", "NOT_FOUND"),  # what API Gateway answers for an unknown route
+    "THROTTLED": ("429", "RATE_LIMITED"),
+    "REQUEST_TOO_LARGE": ("413", "PAYLOAD_TOO_LARGE"),
+    "UNAUTHORIZED": ("401", "UNAUTHENTICATED"),
+    "ACCESS_DENIED": ("403", "FORBIDDEN"),
+    "DEFAULT_4XX": (None, "REQUEST_REFUSED"),
+    "DEFAULT_5XX": (None, "INTERNAL"),
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_gateways_own_answers_are_in_the_contracts_error_shape(synth, stage):
+    # GIVEN the REST API as CloudFormation deploys it (after the SAM transform)
+    [api] = resources(synth.transformed[stage], "AWS::ApiGateway::RestApi").values()
+    answers = props(api)["Body"]["x-amazon-apigateway-gateway-responses"]
+
+    # THEN each of the gateway's own answers has the documented status, a JSON body of the contract's
+    # shape with its code, and throttling says when to retry
+    assert set(GATEWAY_ANSWERS) <= set(answers)
+    for response_type, (status, code) in GATEWAY_ANSWERS.items():
+        answer = answers[response_type]
+        assert answer.get("statusCode") == status, response_type
+        assert answer["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+        body = json.loads(answer["responseTemplates"]["application/json"])
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, response_type
+        assert body["error"]["code"] == code and body["error"]["message"], response_type
+    assert answers["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_alarm_notifies_the_one_topic(synth, stage):
     tpl = synth.templates[stage]
