@@ -130,6 +130,21 @@ def test_request_bodies_name_their_models_and_media_types(document):
             assert operation["requestBody"]["x-max-body-bytes"] >= 1024, (method, path)
 
 
+REQUEST_DATES = [("LossIn", "occurred_at"), ("PublicClaimIn", "occurred_at"), ("CallStarted", "occurred_at"),
+                 ("ClaimReported", "occurred_at"), ("PhoneLossIn", "occurred_at")]
+
+
+@pytest.mark.parametrize("model, field", REQUEST_DATES)
+def test_every_request_date_is_an_rfc_3339_date_time_string_with_its_offset(document, model, field):
+    # GIVEN a date field of a request body (the partner claim's, the form's, the IVR events')
+    schema = document["components"]["schemas"][model]["properties"][field]
+
+    # THEN it is a string of format date-time (RFC 3339), whose description says its offset is required
+    [date] = [s for s in schema.get("anyOf", [schema]) if s.get("type") != "null"]
+    assert date["type"] == "string" and date["format"] == "date-time"
+    assert "UTC offset" in date["description"] and "1900" in date["description"]
+
+
 def test_every_route_states_its_security_and_the_schemes_exist(document):
     # GIVEN the document's security schemes
     schemes = document["components"]["securitySchemes"]
