@@ -35,15 +35,14 @@ class FakeClaimRepository:
         out: list[IdempotencyRecord | None] = []
         with self._lock:
             for new in items:
-                held = [self.keys[r.key] for r in (new.idempotency, new.duplicate_guard) if r and r.key in self.keys]
+                held = [self.keys[r.key] for r in new.key_records() if r.key in self.keys]
                 if held:
                     out.append(held[0])
                     continue
                 self.claims[new.claim.claim_id] = new.claim
                 self.timeline[new.claim.claim_id][new.event.seq] = new.event
-                for record in (new.idempotency, new.duplicate_guard):
-                    if record:
-                        self.keys[record.key] = record
+                for record in new.key_records():
+                    self.keys[record.key] = record
                 if new.contact:
                     self.contacts.append(new.contact)
                 out.append(None)
