@@ -377,14 +377,14 @@ def demo_policies() -> list[Policy]:
 
 
 def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirectory | None = None,
-                    notify_partners: bool = False):
+                    notify_partners: bool = False, history=None):
     from chalicelib.domain.products import catalogue
     from chalicelib.services.notify import QueueNotifier
     from chalicelib.services.resolve import PolicyResolver
     from chalicelib.services.scoring import ScoringService
 
     return ScoringService(claims, queue, telemetry, PolicyResolver(policies or FakePolicyDirectory(), catalogue()),
-                          catalogue(), clock=clock, history=claims,
+                          catalogue(), clock=clock, history=history or claims,
                           notifier=QueueNotifier(queue, telemetry) if notify_partners else None)
 
 
