@@ -35,15 +35,14 @@ class FakeClaimRepository:
         out: list[IdempotencyRecord | None] = []
         with self._lock:
             for new in items:
-                held = [self.keys[r.key] for r in (new.idempotency, new.duplicate_guard) if r and r.key in self.keys]
+                held = [self.keys[r.key] for r in new.key_records() if r.key in self.keys]
                 if held:
                     out.append(held[0])
                     continue
                 self.claims[new.claim.claim_id] = new.claim
                 self.timeline[new.claim.claim_id][new.event.seq] = new.event
-                for record in (new.idempotency, new.duplicate_guard):
-                    if record:
-                        self.keys[record.key] = record
+                for record in new.key_records():
+                    self.keys[record.key] = record
                 if new.contact:
                     self.contacts.append(new.contact)
                 out.append(None)
@@ -378,14 +377,14 @@ def demo_policies() -> list[Policy]:
 
 
 def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirectory | None = None,
-                    notify_partners: bool = False):
+                    notify_partners: bool = False, history=None):
     from chalicelib.domain.products import catalogue
     from chalicelib.services.notify import QueueNotifier
     from chalicelib.services.resolve import PolicyResolver
     from chalicelib.services.scoring import ScoringService
 
     return ScoringService(claims, queue, telemetry, PolicyResolver(policies or FakePolicyDirectory(), catalogue()),
-                          catalogue(), clock=clock, history=claims,
+                          catalogue(), clock=clock, history=history or claims,
                           notifier=QueueNotifier(queue, telemetry) if notify_partners else None)
 
 

@@ -253,14 +253,15 @@ class DynamoClaimRepository:
 
     def add_many(self, items: list[NewClaim]) -> list[IdempotencyRecord | None]:
         """One TransactWriteItems for all items (3 to 5 writes each, at most 100 in all); an item whose
-        key is already taken is answered with the existing record and the rest is written again."""
+        key is already taken is answered with the existing record (the first taken of its
+        ``key_records()``) and the rest is written again."""
         results: list[IdempotencyRecord | None] = [None] * len(items)
         pending = list(range(len(items)))
         now = datetime.now(timezone.utc)
         for attempt in range(_TRANSACTION_RETRIES + 1):
             if not pending:
                 break
-            # transaction item -> (index of the claim whose key it guards, 0 idempotency / 1 guard)
+            # transaction item -> (index of the claim whose key it guards, rank in its key_records())
             slots: list[tuple[int, int] | None] = []
             try:
                 with TransactWrite(connection=self._conn()) as tx:
@@ -269,11 +270,10 @@ class DynamoClaimRepository:
                         tx.save(claim_to_model(new.claim), condition=ClaimModel.claim_id.does_not_exist())
                         tx.save(event_to_model(new.event), condition=ClaimEventModel.claim_id.does_not_exist())
                         slots += [None, None]
-                        for rank, record in enumerate((new.idempotency, new.duplicate_guard)):
-                            if record:
-                                tx.save(_idem_to_model(record, now), condition=IdempotencyModel.key.does_not_exist(),
-                                        return_values="ALL_OLD")
-                                slots.append((i, rank))
+                        for rank, record in enumerate(new.key_records()):
+                            tx.save(_idem_to_model(record, now), condition=IdempotencyModel.key.does_not_exist(),
+                                    return_values="ALL_OLD")
+                            slots.append((i, rank))
                         if new.contact:  # keyed by time, call and kind: writing it again changes nothing
                             tx.save(contact_to_model(new.contact))
                             slots.append(None)
@@ -285,7 +285,7 @@ class DynamoClaimRepository:
                     if slot is not None and reason is not None and reason.code == "ConditionalCheckFailed" \
                             and reason.raw_item:
                         i, rank = slot
-                        if i not in taken or rank < ranks[i]:  # the idempotency key wins over the guard
+                        if i not in taken or rank < ranks[i]:  # the request's own key answers first
                             taken[i], ranks[i] = _idem_from_raw(reason.raw_item), rank
                 if taken:
                     for i, record in taken.items():

@@ -30,6 +30,7 @@ class ClaimStatus(str, enum.Enum):
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
     CLOSED = "CLOSED"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"  # a consumer gave up on it (its message was dead-lettered)
 
 
 class Segment(str, enum.Enum):
@@ -41,16 +42,18 @@ class Segment(str, enum.Enum):
 
 S = ClaimStatus
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
-    S.RECEIVED: frozenset({S.SCORED}),
+    S.RECEIVED: frozenset({S.SCORED, S.NEEDS_ATTENTION}),
     S.SCORED: frozenset({S.IN_REVIEW, S.AWAITING_SURVEYOR, S.APPROVED}),
-    S.AWAITING_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED, S.WAITING_FOR_SURVEYOR}),
-    S.WAITING_FOR_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED}),
+    S.AWAITING_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED, S.WAITING_FOR_SURVEYOR, S.NEEDS_ATTENTION}),
+    S.WAITING_FOR_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED, S.NEEDS_ATTENTION}),
     S.SURVEYOR_ASSIGNED: frozenset({S.SURVEY_COMPLETED, S.AWAITING_SURVEYOR}),
     S.SURVEY_COMPLETED: frozenset({S.IN_REVIEW}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED}),
     S.APPROVED: frozenset({S.CLOSED}),
     S.REJECTED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
+    # A claim whose scoring or dispatch message kept failing until SQS dead-lettered it: a person decides.
+    S.NEEDS_ATTENTION: frozenset({S.APPROVED, S.REJECTED}),
 }
 
 
@@ -161,8 +164,9 @@ class Claim:
 
     @property
     def needs_a_person(self) -> bool:
-        """In the agent queue: claims in review, and field claims nobody could take in time."""
-        return self.status is ClaimStatus.IN_REVIEW or (
+        """In the agent queue: claims in review, claims a consumer gave up on, and field claims nobody
+        could take in time."""
+        return self.status in (ClaimStatus.IN_REVIEW, ClaimStatus.NEEDS_ATTENTION) or (
             self.status is ClaimStatus.WAITING_FOR_SURVEYOR and self.escalated)
 
     def record(self, kind: str, *, actor: str, detail: dict, at: datetime | None = None,

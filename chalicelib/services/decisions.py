@@ -15,6 +15,8 @@ from chalicelib.services.ports import ClaimRepository, ReviewQueue, SurveyorDire
 
 MAX_PAGE = 100
 MAX_REASON = 1000
+# In review, or given up by a consumer (no suggestion then, unless it was scored: override or reject).
+_DECIDABLE = frozenset({ClaimStatus.IN_REVIEW, ClaimStatus.NEEDS_ATTENTION})
 
 
 class Action(str, enum.Enum):
@@ -69,7 +71,7 @@ class DecisionService:
         claim = self.get(claim_id)
         if claim.version != decision.expected_version:
             raise StaleVersion(f"The claim changed (version {claim.version}); reload it and decide again.")
-        if claim.status is not ClaimStatus.IN_REVIEW:
+        if claim.status not in _DECIDABLE:
             raise Unprocessable(f"A claim in status {claim.status.value} is not waiting for a decision.")
         after, event = self._apply(claim, agent_id, decision)
         try:

@@ -11,13 +11,14 @@ from chalicelib.domain.claim import ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
 from chalicelib.domain.surveyor import DEFAULT_MAX_RINGS, Surveyor, candidates_by_ring
 from chalicelib.observability import logger, traced
+from chalicelib.services.attention import mark_needs_attention
 from chalicelib.services.batches import Preloaded, consumer_batch
 from chalicelib.services.ports import AssignOutcome, ClaimQueue, ClaimRepository, SurveyorRepository, Telemetry
 
 ACTOR = "system:dispatch"
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
 ESCALATION_PRIORITY_BOOST = 30
-_DISPATCHABLE = (ClaimStatus.AWAITING_SURVEYOR, ClaimStatus.WAITING_FOR_SURVEYOR)
+_DISPATCHABLE = frozenset({ClaimStatus.AWAITING_SURVEYOR, ClaimStatus.WAITING_FOR_SURVEYOR})
 
 
 def retry_delay(attempt: int, base_seconds: int) -> int:
@@ -77,6 +78,12 @@ class DispatchService:
                 if claim.status not in _DISPATCHABLE:
                     return claim.status
         return self._wait(claim, correlation_id, attempt)
+
+    def needs_attention(self, claim_id: str, error_class: str) -> bool:
+        """Its message failed the last receive and goes to the DLQ: a claim still waiting for a surveyor
+        would wait for ever, so it goes to a person."""
+        return mark_needs_attention(self._claims, self._telemetry, claim_id, stage="dispatch", error_class=error_class,
+                                    stuck=_DISPATCHABLE, actor=ACTOR, clock=self._clock)
 
     def _wait(self, claim, correlation_id: str | None, attempt: int) -> ClaimStatus:
         now = self._clock()

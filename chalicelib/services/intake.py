@@ -51,9 +51,18 @@ class IntakeRequest:
 
     @property
     def scoped_key(self) -> str | None:
-        key = self.idempotency_key or (f"ext:{self.submission.external_ref}"
-                                       if self.submission.external_ref else None)
+        key = self.idempotency_key or self._ref_key
         return f"{self.owner}#{key}" if key else None
+
+    @property
+    def scoped_ref(self) -> str | None:
+        """The external_ref's own key when the Idempotency-Key is the request's key: a partner's
+        external_ref names one claim whatever the key (a replay under another key, or a 409)."""
+        return f"{self.owner}#{self._ref_key}" if self.idempotency_key and self._ref_key else None
+
+    @property
+    def _ref_key(self) -> str | None:
+        return f"ext:{self.submission.external_ref}" if self.submission.external_ref else None
 
 
 class IntakeService:
@@ -132,9 +141,10 @@ class IntakeService:
         key = request.scoped_key
         fingerprint = ANY_CONTENT if request.key_names_the_report else request.submission.fingerprint()
         record = IdempotencyRecord(key, claim_id, fingerprint) if key else None
+        ref = IdempotencyRecord(request.scoped_ref, claim_id, fingerprint) if request.scoped_ref else None
         guard = IdempotencyRecord(request.duplicate_guard, claim_id, ANY_CONTENT) if request.duplicate_guard else None
         contact = replace(request.contact, claim_id=claim_id) if request.contact else None
-        return NewClaim(claim, event, record, guard, contact)
+        return NewClaim(claim, event, record, guard, contact, external_ref=ref)
 
     def _replay(self, existing: IdempotencyRecord, new: NewClaim) -> Accepted:
         if existing.fingerprint == ANY_CONTENT:
@@ -143,6 +153,8 @@ class IntakeService:
             same_report = new.idempotency is not None and existing.key == new.idempotency.key
             return Accepted(existing.claim_id, status, replayed=True, already_reported=not same_report)
         if existing.fingerprint != new.idempotency.fingerprint:
+            if new.external_ref is not None and existing.key == new.external_ref.key:
+                raise IdempotencyConflict("This external_ref was already used for a different claim.")
             raise IdempotencyConflict("This idempotency key was already used for a different claim.")
         claim = self._claims.get(existing.claim_id)
         status = claim.status if claim else ClaimStatus.RECEIVED

@@ -34,6 +34,14 @@ class NewClaim:
     # A phone claim's contact entry for the agent's screen pop, written in the same transaction (no
     # queue message of its own); not written when the claim is not (a replay).
     contact: Contact | None = None
+    # The partner's external_ref when an Idempotency-Key is the idempotency record: a partner's
+    # external_ref names one claim whatever the key (without a key it is the idempotency record).
+    external_ref: IdempotencyRecord | None = None
+
+    def key_records(self) -> tuple[IdempotencyRecord, ...]:
+        """The records that must not exist yet, in the order a taken one answers: the request's own
+        key, then the external_ref, then the duplicate guard."""
+        return tuple(r for r in (self.idempotency, self.external_ref, self.duplicate_guard) if r)
 
 
 class AssignOutcome(enum.Enum):
@@ -44,10 +52,10 @@ class AssignOutcome(enum.Enum):
 
 class ClaimRepository(Protocol):
     def add(self, new: NewClaim) -> IdempotencyRecord | None:
-        """Store claim, first event, idempotency record and duplicate guard in one write.
+        """Store claim, first event, idempotency record, external_ref record and duplicate guard in one
+        write.
 
-        Returns None when stored, or the record already holding the idempotency key, else the one
-        holding the duplicate guard (nothing stored).
+        Returns None when stored, or the first taken of ``new.key_records()`` (nothing stored).
         """
 
     def add_many(self, items: list[NewClaim]) -> list[IdempotencyRecord | None]:

@@ -231,6 +231,7 @@ def next_step(status: ClaimStatus) -> str:
         ClaimStatus.APPROVED: "payment_on_the_way",
         ClaimStatus.REJECTED: "decision_made",
         ClaimStatus.CLOSED: "closed",
+        ClaimStatus.NEEDS_ATTENTION: "wait_for_review",
     }[status]
 
 

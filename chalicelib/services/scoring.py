@@ -14,11 +14,15 @@ from chalicelib.domain.policy import Resolution
 from chalicelib.domain.products import Catalogue
 from chalicelib.domain.scoring import RuleSet, Signals, load_rules, score
 from chalicelib.observability import logger, traced
+from chalicelib.services.attention import mark_needs_attention
 from chalicelib.services.batches import Preloaded, consumer_batch
 from chalicelib.services.ports import ClaimHistory, ClaimQueue, ClaimRepository, Telemetry
 from chalicelib.services.resolve import PolicyResolver
 
 ACTOR = "system:scoring"
+# Where a claim waits for scoring: still RECEIVED, or scored for a survey whose dispatch message was
+# never sent (the scoring record fails for it).
+_OWED_TO_SCORING = frozenset({ClaimStatus.RECEIVED, ClaimStatus.AWAITING_SURVEYOR})
 
 
 class _Silent:
@@ -74,6 +78,12 @@ class ScoringService:
         if claim.status is ClaimStatus.AWAITING_SURVEYOR:
             self._queue.to_dispatch(claim_id, correlation_id or claim.correlation_id)
         return claim.status
+
+    def needs_attention(self, claim_id: str, error_class: str) -> bool:
+        """Its message failed the last receive and goes to the DLQ: the claim, if scoring still owes it
+        something, goes to a person (so the reconciler never re-queues it into the same failure)."""
+        return mark_needs_attention(self._claims, self._telemetry, claim_id, stage="scoring", error_class=error_class,
+                                    stuck=_OWED_TO_SCORING, actor=ACTOR, clock=self._clock)
 
     def _assess(self, claim: Claim, resolver: PolicyResolver) -> tuple[Claim, list[ClaimEvent]]:
         """Resolution, coverage, score and route: four timeline entries, written together."""

@@ -36,6 +36,7 @@ PIPELINE_METRICS = (
     PipelineMetric("ClaimsReceived", "Claims received, by channel", "channel", tuple(c.value for c in Channel)),
     PipelineMetric("ClaimsScored", "Claims scored, by segment", "segment", tuple(s.value for s in Segment)),
     PipelineMetric("ClaimsDispatched", "Claims dispatched to a surveyor"),
+    PipelineMetric("ClaimsNeedingAttention", "Claims given up by a consumer (to the agent queue)"),
 )
 
 
@@ -61,6 +62,12 @@ class Monitoring(Construct):
             self._alarm(f"Dlq{_camel(name)}", f"{prefix}-dlq-{name}", dlq.metric_approximate_number_of_messages_visible(
                 period=PERIOD, statistic="Maximum"), threshold=0,
                 description=f"Messages in {dlq.queue_name}: they failed {name} repeatedly; inspect, fix, redrive.")
+        # Their claims: each message dead-lettered by scoring or dispatch hands its claim to a person.
+        needing_attention = cloudwatch.Metric(namespace=NAMESPACE, metric_name="ClaimsNeedingAttention",
+                                              dimensions_map={"service": SERVICE}, statistic="Sum", period=PERIOD)
+        self._alarm("ClaimsNeedingAttention", f"{prefix}-claims-needing-attention", needing_attention, threshold=0,
+                    description="Claims whose scoring or dispatch message failed every receive: they are "
+                                "NEEDS_ATTENTION on the agent queue; the class of the error is on their timeline.")
 
         for fn in (f for f in functions if f.consumer):
             for metric_name in ("Errors", "Throttles"):

@@ -12,7 +12,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from chalicelib.adapters.resources import APP_NAME, DLQ_RETENTION_SECONDS, QUEUES
-from chalicelib.observability import Telemetry
+from chalicelib.observability import NAMESPACE, SERVICE, Telemetry
 from chalicelib.settings import Settings
 from infra.cdk.access import FUNCTIONS, QUEUE_URL_ENV, SECRET_KEYS, XRAY_ACTIONS
 from infra.cdk.chalice_app import ChaliceApp
@@ -267,6 +267,23 @@ def test_an_alarm_watches_every_dlq(synth, stage):
                     and a["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}]]
         assert len(watching) == 1, spec.dlq_name
         assert watching[0]["Threshold"] == 0 and watching[0]["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_an_alarm_counts_claims_handed_to_a_person_after_their_message_was_dead_lettered(synth, stage):
+    # GIVEN the synthesized stack
+    tpl = synth.templates[stage]
+
+    # WHEN its alarms are read
+    watching = [a for a in _alarms(tpl) if a["MetricName"] == "ClaimsNeedingAttention"]
+
+    # THEN one alarm fires as soon as one claim needs attention in five minutes, on the metric the
+    # consumers emit (the app's namespace, the service dimension only)
+    assert len(watching) == 1
+    alarm = watching[0]
+    assert (alarm["Namespace"], alarm["Dimensions"]) == (NAMESPACE, [{"Name": "service", "Value": SERVICE}])
+    assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum", 300, 0, "GreaterThanThreshold")
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -173,6 +173,33 @@ class TestClaimRepositoryContract:
         # THEN the key's record is answered: a retry of that call, not another call
         assert existing == first.idempotency
 
+    def test_a_taken_external_ref_returns_its_record_and_stores_nothing(self, store):
+        # GIVEN a claim stored under key k1 and its partner's external_ref
+        first = new_claim(key="k1")
+        ref = IdempotencyRecord("eleme#ext:ELEME-1", first.claim.claim_id, first.idempotency.fingerprint)
+        assert store.repo.add(replace(first, external_ref=ref)) is None
+
+        # WHEN another claim comes under key k2 with the same external_ref
+        second = new_claim(key="k2")
+        existing = store.repo.add(replace(second, external_ref=replace(ref, claim_id=second.claim.claim_id)))
+
+        # THEN the external_ref's record is answered (the first claim) and the second claim is not stored
+        assert existing == ref
+        assert store.repo.get(second.claim.claim_id) is None
+
+    def test_the_idempotency_key_wins_over_the_external_ref_when_both_are_taken(self, store):
+        # GIVEN a claim stored under a key and an external_ref
+        first = new_claim(key="k1")
+        ref = IdempotencyRecord("eleme#ext:ELEME-1", first.claim.claim_id, first.idempotency.fingerprint)
+        store.repo.add(replace(first, external_ref=ref))
+
+        # WHEN the same request comes again (same key, same external_ref)
+        again = new_claim(key="k1")
+        existing = store.repo.add(replace(again, external_ref=replace(ref, claim_id=again.claim.claim_id)))
+
+        # THEN the key's record is answered
+        assert existing == first.idempotency
+
     def test_add_many_of_nothing_is_nothing(self, store):
         # GIVEN no claims
         # WHEN none are added

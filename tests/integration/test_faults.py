@@ -200,7 +200,8 @@ def test_partner_claim_throttled_through_every_retry_is_a_503_and_the_retry_stor
     assert accepted.status_code == 202 and "Idempotent-Replayed" not in accepted.headers
     assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json_body["claim_id"] == accepted.json_body["claim_id"]
-    assert stored_items() == {Tables.CLAIMS: 1, Tables.IDEMPOTENCY: 1, Tables.CLAIM_EVENTS: 1}
+    # (two idempotency items: the key's and the body's external_ref's)
+    assert stored_items() == {Tables.CLAIMS: 1, Tables.IDEMPOTENCY: 2, Tables.CLAIM_EVENTS: 1}
     assert [b["claim_id"] for b in queues.bodies(SCORING_QUEUE.name)] == [accepted.json_body["claim_id"]]
 
 
@@ -269,7 +270,7 @@ def test_a_503_whose_write_did_land_is_answered_by_the_retry_and_queued_by_the_r
     # THEN the retry answers the claim the first request stored, as a replay; one claim exists
     assert_retry_later(refused)
     assert retried.status_code == 202 and retried.headers["Idempotent-Replayed"] == "true"
-    assert stored_items() == {Tables.CLAIMS: 1, Tables.IDEMPOTENCY: 1, Tables.CLAIM_EVENTS: 1}
+    assert stored_items() == {Tables.CLAIMS: 1, Tables.IDEMPOTENCY: 2, Tables.CLAIM_EVENTS: 1}  # key, external_ref
     claim_id = retried.json_body["claim_id"]
     # AND, never queued by either request, it reaches scoring through the reconciler
     assert queues.receive(SCORING_QUEUE.name) == []
@@ -403,7 +404,7 @@ def test_scoring_send_failing_after_the_write_is_202_stored_once_and_reconciled_
     assert faults.attempts["SendMessage"] == bootstrap.container().settings.aws_max_attempts  # as for DynamoDB
     claim_id = accepted.json_body["claim_id"]
     assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.RECEIVED
-    assert stored_items() == {Tables.CLAIMS: 1, Tables.IDEMPOTENCY: 1, Tables.CLAIM_EVENTS: 1}
+    assert stored_items() == {Tables.CLAIMS: 1, Tables.IDEMPOTENCY: 2, Tables.CLAIM_EVENTS: 1}  # key, external_ref
 
     # WHEN the partner retries anyway with the same key
     again = post_claim(client, body, idempotency_key=key)

@@ -309,6 +309,39 @@ def test_external_ref_reused_with_another_body_conflicts(client, stored_items):
     assert stored_items() == after_first
 
 
+def test_external_ref_names_one_claim_whatever_the_idempotency_key(client, queues, stored_items):
+    # GIVEN a claim posted with Idempotency-Key k1 and an external_ref
+    body = claim_body(external_ref="ELEME-20261125-000777")
+    first = post_claim(client, body, idempotency_key="k1")
+    after_first = stored_items()
+
+    # WHEN the same body is posted with key k2, then with no key
+    with_k2 = post_claim(client, body, idempotency_key="k2")
+    without = post_claim(client, body)
+
+    # THEN both answer the first claim as replays; nothing new is stored or queued
+    for again in (with_k2, without):
+        assert again.status_code == 202
+        assert again.json_body["claim_id"] == first.json_body["claim_id"]
+        assert again.headers["Idempotent-Replayed"] == "true"
+    assert stored_items() == after_first
+    assert len(queues.receive_all(SCORING_QUEUE.name)) == 1
+
+
+def test_external_ref_with_another_body_under_a_new_key_conflicts(client, stored_items):
+    # GIVEN a claim posted with key k1 and an external_ref
+    post_claim(client, claim_body(external_ref="ELEME-2", amount="10.00"), idempotency_key="k1")
+    after_first = stored_items()
+
+    # WHEN another body names the same external_ref under key k2
+    response = post_claim(client, claim_body(external_ref="ELEME-2", amount="20.00"), idempotency_key="k2")
+
+    # THEN it is a conflict and nothing is stored
+    assert response.status_code == 409
+    assert response.json_body["error"]["code"] == "IDEMPOTENCY_CONFLICT"
+    assert stored_items() == after_first
+
+
 def test_idempotency_keys_are_scoped_per_partner(client):
     # GIVEN a partner's claim with an external_ref
     body = claim_body(external_ref="SHARED-REF-1")

@@ -224,6 +224,19 @@ def test_item_matching_an_earlier_single_claim_is_replayed(client):
                           "replayed": True}
 
 
+def test_item_matching_an_earlier_claim_sent_under_a_key_is_replayed(client):
+    # GIVEN a claim accepted earlier through the single route, under an Idempotency-Key
+    earlier = claim_body(external_ref="ELEME-OLD-3")
+    claim_id = post_claim(client, earlier, idempotency_key="k2").json_body["claim_id"]
+
+    # WHEN a batch carries the same claim again (its external_ref, no key)
+    results = post_batch(client, [earlier]).json_body["results"]
+
+    # THEN the item answers the earlier claim as a replay
+    assert results == [{"index": 0, "status": 202, "claim_id": claim_id, "claim_status": "RECEIVED",
+                        "replayed": True}]
+
+
 def test_batch_refuses_an_idempotency_key_header_instead_of_ignoring_it(client, stored_items):
     # GIVEN a partner that sends an Idempotency-Key on a batch out of habit
     before = stored_items()

@@ -123,3 +123,17 @@ def test_received_claim_starts_at_version_one_with_its_first_event():
     assert (event.seq, event.status, event.actor, event.at, event.kind) == \
         (1, ClaimStatus.RECEIVED, "partner_api:eleme", AT, "claim.received")
     assert event.detail == {"channel": "partner_api"}
+
+
+@pytest.mark.parametrize("stuck", [ClaimStatus.RECEIVED, ClaimStatus.AWAITING_SURVEYOR,
+                                   ClaimStatus.WAITING_FOR_SURVEYOR])
+def test_a_claim_stuck_before_a_person_can_be_handed_to_one(stuck):
+    # GIVEN a claim whose consumer gave up on it (scoring, or dispatch)
+    claim = _claim_in(stuck)
+
+    # WHEN it is marked as needing attention
+    after, _ = claim.transition(ClaimStatus.NEEDS_ATTENTION, actor="system:scoring", kind="claim.needs_attention")
+
+    # THEN a person has it: it is on the agent queue, and they can only approve or reject it
+    assert after.needs_a_person
+    assert TRANSITIONS[ClaimStatus.NEEDS_ATTENTION] == frozenset({ClaimStatus.APPROVED, ClaimStatus.REJECTED})

@@ -7,11 +7,13 @@ import json
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
+from chalicelib.adapters.resources import SCORING_QUEUE
 from chalicelib.adapters.sqs import SqsClaimQueue
 from chalicelib.consumers.pipeline import run_batch
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.schemas.messages import ClaimReceived
 from chalicelib.services.notify import BatchOutOfTime, Notice, NotificationService
+from chalicelib.services.reconcile import Reconciler
 from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, new_claim, scoring_service, submission
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
@@ -84,8 +86,8 @@ def test_outside_a_batch_each_message_is_sent_at_once():
 
 # -- the consumer's batch runner ----------------------------------------------------------------------------
 
-def _record(message_id: str, body: str) -> dict:
-    return {"messageId": message_id, "body": body, "attributes": {"ApproximateReceiveCount": "1"},
+def _record(message_id: str, body: str, receives: int = 1) -> dict:
+    return {"messageId": message_id, "body": body, "attributes": {"ApproximateReceiveCount": str(receives)},
             "messageAttributes": {"correlation_id": {"stringValue": f"corr-{message_id}", "dataType": "String"}}}
 
 
@@ -157,6 +159,112 @@ def test_a_batch_that_cannot_start_hands_every_record_back():
     event = {"Records": [_record("m1", _received("CLM-A")), _record("m2", _received("CLM-B"))]}
     answer = run_batch(event, ClaimReceived, begin, lambda *args: None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
+
+
+# -- the last receive: a record SQS is about to dead-letter hands its claim to a person -----------------------
+
+def _runner_marking(gave_up: list, give_up=None):
+    @contextmanager
+    def begin(messages):
+        unit = Unit()
+        yield unit
+        unit.unsent.add("CLM-C")
+
+    def handle(batch, message, correlation_id):
+        if message.claim_id == "CLM-B":
+            raise KeyError("a bug")
+
+    def run(event):
+        return run_batch(event, ClaimReceived, begin, handle,
+                         give_up=give_up or (lambda claim_id, error_class: gave_up.append((claim_id, error_class))),
+                         last_receive=5)
+    return run
+
+
+def test_only_records_failing_their_last_receive_give_up_their_claim_and_still_fail():
+    gave_up: list = []
+    run = _runner_marking(gave_up)
+    # GIVEN a failing record and an unsent one on their 4th receive, and the same on their 5th, plus an
+    # unreadable one on its 5th (no claim to mark) and a good one on its 5th
+    event = {"Records": [_record("m1", _received("CLM-B"), 4), _record("m2", _received("CLM-C"), 4),
+                         _record("m3", _received("CLM-B"), 5), _record("m4", _received("CLM-C"), 5),
+                         _record("m5", "{not json", 5), _record("m6", _received("CLM-A"), 5)]}
+
+    # WHEN the batch runs
+    answer = run(event)
+
+    # THEN every failed record fails as before (SQS dead-letters the last receives), and only the claims
+    # of the last receives were given up, with the class of what failed them
+    assert answer == {"batchItemFailures": [{"itemIdentifier": m} for m in ("m5", "m1", "m3", "m2", "m4")]}
+    assert gave_up == [("CLM-B", "KeyError"), ("CLM-C", "MessageNotQueued")]
+
+
+def test_a_claim_that_cannot_be_given_up_leaves_its_record_failing_as_before():
+    # GIVEN a record failing its last receive, and storage refusing to mark its claim
+    def give_up(claim_id, error_class):
+        raise ConnectionError("storage down")
+
+    # WHEN the batch runs
+    answer = _runner_marking([], give_up)({"Records": [_record("m1", _received("CLM-B"), 5)]})
+
+    # THEN the record fails, as it would have: SQS dead-letters it
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+class HistoryDown(Exception):
+    """A collaborator of scoring that fails every time: the claim can never be scored."""
+
+
+class BrokenHistory:
+    def on_policy(self, *args):
+        raise HistoryDown("claims of +8613800138000 unavailable")
+
+    on_plate = from_phone_since = on_policy
+
+
+def test_a_claim_whose_scoring_always_fails_goes_to_a_person_on_its_last_receive_and_is_never_requeued():
+    # GIVEN a received claim whose scoring always raises
+    claims, queue, telemetry, clock = FakeClaimRepository(), FakeClaimQueue(), FakeTelemetry(), Clock(NOW)
+    scoring = scoring_service(claims, queue, telemetry, clock, history=BrokenHistory())
+    new = new_claim(sub=submission(occurred_at=NOW - timedelta(days=1)), at=NOW)
+    claims.add(new)
+    claim_id = new.claim.claim_id
+
+    def consume(receives: int) -> dict:  # the scoring consumer's wiring (chalicelib/consumers/pipeline.py)
+        return run_batch({"Records": [_record("m1", _received(claim_id), receives)]}, ClaimReceived,
+                         lambda messages: scoring.batch([m.claim_id for m in messages]),
+                         lambda batch, message, correlation_id: batch.score(message.claim_id, correlation_id),
+                         give_up=scoring.needs_attention, last_receive=SCORING_QUEUE.max_receive_count)
+
+    # WHEN its message is consumed with rising receive counts, up to the queue's maxReceiveCount
+    answers = {n: consume(n) for n in range(1, SCORING_QUEUE.max_receive_count)}
+    assert claims.get(claim_id).status is ClaimStatus.RECEIVED  # still owed to scoring before the last
+    answers[SCORING_QUEUE.max_receive_count] = consume(SCORING_QUEUE.max_receive_count)
+
+    # THEN every receive failed (SQS dead-letters the message after the last), and on the last the claim
+    # went to a person: NEEDS_ATTENTION, on the agent queue, the error's class on its timeline, counted
+    assert all(a == {"batchItemFailures": [{"itemIdentifier": "m1"}]} for a in answers.values())
+    claim = claims.get(claim_id)
+    assert claim.status is ClaimStatus.NEEDS_ATTENTION and claim.needs_a_person
+    last = claims.events(claim_id)[-1]
+    assert (last.kind, last.status, last.actor, last.detail) == (
+        "claim.needs_attention", ClaimStatus.NEEDS_ATTENTION, "system:scoring",
+        {"stage": "scoring", "error_class": "HistoryDown"})
+    assert telemetry.counts["ClaimsNeedingAttention"] == 1
+
+    # WHEN the reconciler runs after RECONCILE_AFTER_SECONDS
+    clock.advance(seconds=301)
+    requeued = Reconciler(claims, queue, telemetry, after_seconds=300, clock=clock).requeue_stuck()
+
+    # THEN it re-queues nothing: the claim is no longer owed to scoring
+    assert requeued == 0 and queue.on("scoring") == []
+
+    # WHEN the dead letter is redriven once the cause is fixed
+    answer = consume(1)
+
+    # THEN it succeeds and changes nothing
+    assert answer == {"batchItemFailures": []}
+    assert claims.get(claim_id) == claim and telemetry.counts["ClaimsNeedingAttention"] == 1
 
 
 # -- scoring in a batch ---------------------------------------------------------------------------------------

@@ -365,3 +365,31 @@ def test_a_claim_nobody_takes_within_the_sla_is_escalated_once_to_the_agent_queu
     assert [e.kind for e in world.claims.events(claim_id)].count("claim.dispatch_escalated") == 1
     assert world.telemetry.counts["DispatchEscalated"] == 1
     assert len(world.queue.on("dispatch")) == 4
+
+
+def test_a_claim_whose_dispatch_always_failed_goes_to_a_person_and_a_redelivery_changes_nothing(world):
+    # GIVEN a field claim waiting for a surveyor
+    claim_id = world.awaiting()
+    world.dispatch.dispatch(claim_id)
+    assert world.claims.get(claim_id).status is ClaimStatus.WAITING_FOR_SURVEYOR
+
+    # WHEN its dispatch message fails its last receive
+    marked = world.dispatch.needs_attention(claim_id, "SurveyorsUnavailable")
+
+    # THEN the claim needs a person, with the stage and the error's class on its timeline, and is counted
+    claim = world.claims.get(claim_id)
+    assert marked and claim.status is ClaimStatus.NEEDS_ATTENTION and claim.needs_a_person
+    last = world.claims.events(claim_id)[-1]
+    assert (last.kind, last.actor, last.detail) == ("claim.needs_attention", "system:dispatch",
+                                                    {"stage": "dispatch", "error_class": "SurveyorsUnavailable"})
+    assert world.telemetry.counts["ClaimsNeedingAttention"] == 1
+
+    # WHEN the message is redriven, and the claim given up again
+    world.surveyors.add("SV-1", "310115", capacity=3)
+    status = world.dispatch.dispatch(claim_id)
+    again = world.dispatch.needs_attention(claim_id, "SurveyorsUnavailable")
+
+    # THEN nothing changes: no surveyor taken, nothing queued, counted once
+    assert status is ClaimStatus.NEEDS_ATTENTION and not again
+    assert world.claims.get(claim_id) == claim and world.load("SV-1") == 0
+    assert world.telemetry.counts["ClaimsNeedingAttention"] == 1

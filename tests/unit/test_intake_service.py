@@ -105,15 +105,56 @@ def test_external_ref_is_the_key_when_no_header_key_is_given(world):
     assert world.claims.get(first.claim_id).idempotency_key == "eleme#ext:ELEME-1"
 
 
-def test_header_key_and_external_ref_are_separate_keys(world):
-    # GIVEN a claim submitted with external_ref only
-    world.intake.submit(_request(external_ref="ELEME-1"))
+def test_external_ref_names_one_claim_whatever_the_key(world):
+    # GIVEN a claim submitted under key k1 with an external_ref
+    first = world.intake.submit(_request(key="k1", external_ref="ELEME-1"))
+
+    # WHEN the same claim is sent again under key k2, then with no key
+    with_k2 = world.intake.submit(_request(key="k2", external_ref="ELEME-1"))
+    without = world.intake.submit(_request(external_ref="ELEME-1"))
+
+    # THEN both answer the first claim as replays: one claim, queued once
+    assert with_k2 == Accepted(first.claim_id, ClaimStatus.RECEIVED, replayed=True)
+    assert without == Accepted(first.claim_id, ClaimStatus.RECEIVED, replayed=True)
+    assert list(world.claims.claims) == [first.claim_id]
+    assert len(world.queue.on("scoring")) == 1
+
+
+def test_external_ref_sent_first_without_key_is_replayed_under_a_key(world):
+    # GIVEN a claim submitted with its external_ref only
+    first = world.intake.submit(_request(external_ref="ELEME-1"))
 
     # WHEN the same claim is submitted with a header key too
-    second = world.intake.submit(_request(key="ELEME-1", external_ref="ELEME-1"))
+    second = world.intake.submit(_request(key="k1", external_ref="ELEME-1"))
 
-    # THEN the header key is what identifies it, so it is a new claim
-    assert second.replayed is False
+    # THEN the external_ref names the claim: a replay, not a second claim
+    assert second == Accepted(first.claim_id, ClaimStatus.RECEIVED, replayed=True)
+    assert list(world.claims.claims) == [first.claim_id]
+
+
+def test_external_ref_under_another_key_with_another_body_is_a_conflict(world):
+    # GIVEN a claim submitted under key k1 with an external_ref
+    world.intake.submit(_request(key="k1", external_ref="ELEME-1", amount="35.50"))
+
+    # WHEN another claim names the same external_ref under key k2
+    # THEN it is refused, and nothing is stored or queued for it
+    with pytest.raises(IdempotencyConflict):
+        world.intake.submit(_request(key="k2", external_ref="ELEME-1", amount="99.00"))
+    assert list(world.claims.claims) == ["CLM-TEST-0001"]
+    assert len(world.queue.on("scoring")) == 1
+
+
+def test_batch_item_naming_an_external_ref_sent_under_a_key_is_replayed(world):
+    # GIVEN a claim submitted alone under a key, with an external_ref
+    first = world.intake.submit(_request(key="k2", external_ref="ELEME-1"))
+
+    # WHEN a batch carries the same claim (batch items have no key) and another external_ref's claim
+    results = world.intake.submit_many([_request(external_ref="ELEME-1"), _request(external_ref="ELEME-2")])
+
+    # THEN the first item answers the earlier claim as a replay; only the other is new
+    assert results[0] == Accepted(first.claim_id, ClaimStatus.RECEIVED, replayed=True)
+    assert results[1].replayed is False
+    assert len(world.claims.claims) == 2
 
 
 def test_keys_are_scoped_to_the_owner(world):

@@ -220,3 +220,17 @@ def test_losing_a_race_takes_the_stored_state(queue, telemetry):
     assert [s.claim_id for s in queue.on("dispatch")] == [claim_id]
     assert telemetry.counts["ClaimsScored"] == 0
 
+
+
+def test_a_scored_or_missing_claim_is_not_given_up(scoring, claims, telemetry):
+    # GIVEN a claim scored into review (its scoring message failed later, at a redelivery, say)
+    claim_id = _stored(claims, amount="150.00")
+    scoring.score(claim_id)
+    before = claims.get(claim_id)
+
+    # WHEN scoring gives up on it, and on a claim that does not exist
+    # THEN neither is marked: the scored claim is where scoring left it, and nothing is counted
+    assert scoring.needs_attention(claim_id, "RuntimeError") is False
+    assert scoring.needs_attention("CLM-00000000000000000000000000", "NotFound") is False
+    assert claims.get(claim_id) == before
+    assert telemetry.counts["ClaimsNeedingAttention"] == 0
