@@ -93,7 +93,8 @@ class Container:
         self.public = PublicClaims(
             self.policies, self.rate_limiter, self.intake, self.claims, catalogue(), secret, s.status_token_days,
             FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
-        self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry)
+        self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry,
+                                         products=catalogue())
         self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry)
         self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens)
         self.notifications = NotificationService(

@@ -174,9 +174,15 @@ class AgentLinks(_Out):
     decision: str
 
 
+class AgentTimelineEntryOut(TimelineEntryOut):
+    detail: dict = Field(description="What the step recorded: policy match, score reasons, photo signals, the "
+                                     "survey's assessment, an override's reason code and any limit exceeded.")
+
+
 class AgentClaimOut(ClaimOut):
     triage: TriageOut
     decision: AgentDecisionOut | None  # type: ignore[assignment]
+    timeline: list[AgentTimelineEntryOut]  # type: ignore[assignment]
     links: AgentLinks  # type: ignore[assignment]
 
 

@@ -10,7 +10,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.adapters.models import SurveyorModel
 from chalicelib.domain.claim import ClaimStatus
-from infra.seed import DEMO_AGENT_TOKEN, DEMO_SURVEYOR_TOKENS
+from infra.seed import DEMO_AGENT_TOKEN, DEMO_SUPERVISOR_ID, DEMO_SUPERVISOR_TOKEN, DEMO_SURVEYOR_TOKENS
 from tests.fakes import SHANGHAI, claim_body, motor_claim_body
 from tests.integration.conftest import HELLOBIKE, MOTOR, post_claim, surveyor_load
 
@@ -19,6 +19,7 @@ def days_ago(days: int) -> str:
 
 
 AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "application/json"}
+SUPERVISOR = {"authorization": f"Bearer {DEMO_SUPERVISOR_TOKEN}", "content-type": "application/json"}
 
 
 def submitted(client, body, api_key=None) -> str:
@@ -35,8 +36,8 @@ def in_review(client, pipeline, **body) -> str:
     return claim_id
 
 
-def decide(client, claim_id: str, body: dict, version: int | str | None):
-    headers = dict(AGENT)
+def decide(client, claim_id: str, body: dict, version: int | str | None, as_: dict = AGENT):
+    headers = dict(as_)
     if version is not None:
         headers["if-match"] = f'"{version}"' if isinstance(version, int) else version
     return client.http.post(f"/v1/agent/claims/{claim_id}/decision", headers=headers, body=json.dumps(body))
@@ -150,6 +151,77 @@ def test_override_needs_an_amount_and_a_reason(client, pipeline):
     claim = bootstrap.container().claims.get(claim_id)
     assert (claim.status, str(claim.approved_amount), claim.decision_reason) == (
         ClaimStatus.APPROVED, "80.00", "partial refund by shop")
+
+
+def test_an_override_above_the_covers_limit_is_refused_with_the_limit(client, pipeline):
+    # GIVEN a food-safety claim of 135.50 in review; the product covers at most 500.00 a claim
+    claim_id = in_review(client, pipeline)
+    before = bootstrap.container().claims.get(claim_id)
+
+    # WHEN an agent overrides it with 99,999.00, with a reason and a reason code
+    response = decide(client, claim_id, {"decision": "override", "amount": "99999.00", "reason": "goodwill",
+                                         "reason_code": "claimant_understated"}, before.version)
+
+    # THEN 422 naming the amount and the limit, and the claim is untouched
+    assert response.status_code == 422, response.body
+    error = json.loads(response.body)["error"]
+    assert [d["field"] for d in error["details"]] == ["amount"]
+    assert "500.00" in error["details"][0]["problem"]
+    assert bootstrap.container().claims.get(claim_id) == before
+
+
+def test_an_override_above_the_claimed_amount_needs_a_reason_code_from_the_list(client, pipeline):
+    # GIVEN a claim of 135.50 in review
+    claim_id = in_review(client, pipeline)
+    version = version_of(client, claim_id)
+    body = {"decision": "override", "amount": "200.00", "reason": "receipt for the hospital visit came later"}
+
+    # WHEN an agent overrides it above the claimed amount without a code, with one not on the list, then with one
+    missing = decide(client, claim_id, body, version)
+    unknown = decide(client, claim_id, {**body, "reason_code": "felt_generous"}, version)
+    done = decide(client, claim_id, {**body, "reason_code": "additional_damage_documented"}, version)
+
+    # THEN the first two are refused on reason_code, the last approves 200.00 and the code is on the timeline
+    assert (missing.status_code, unknown.status_code, done.status_code) == (400, 400, 200)
+    assert [d["field"] for d in json.loads(missing.body)["error"]["details"]] == ["reason_code"]
+    assert [d["field"] for d in json.loads(unknown.body)["error"]["details"]] == ["reason_code"]
+    assert str(bootstrap.container().claims.get(claim_id).approved_amount) == "200.00"
+    decided = bootstrap.container().claims.events(claim_id)[-1]
+    assert (decided.kind, decided.detail["reason_code"], decided.detail["claimed_amount"]) == (
+        "claim.decided", "additional_damage_documented", "135.50")
+    assert "limit_exceeded" not in decided.detail
+
+
+def test_an_override_at_or_below_the_claimed_amount_needs_no_reason_code(client, pipeline):
+    claim_id = in_review(client, pipeline)
+    done = decide(client, claim_id, {"decision": "override", "amount": "135.50", "reason": "as claimed"},
+                  version_of(client, claim_id))
+    assert done.status_code == 200, done.body
+
+
+def test_a_supervisor_exceeds_the_limit_only_by_saying_so_and_the_timeline_records_it(client, pipeline):
+    # GIVEN a claim of 135.50 in review on a product whose limit is 500.00
+    claim_id = in_review(client, pipeline)
+    version = version_of(client, claim_id)
+    body = {"decision": "override", "amount": "800.00", "reason": "court ruling", "reason_code": "statutory_requirement"}
+
+    # WHEN a supervisor overrides above the limit without saying so, an agent says so, and the supervisor says so
+    unsaid = decide(client, claim_id, body, version, as_=SUPERVISOR)
+    by_agent = decide(client, claim_id, {**body, "exceeds_limit": True}, version)
+    said = decide(client, claim_id, {**body, "exceeds_limit": True}, version, as_=SUPERVISOR)
+
+    # THEN only the last is taken: 800.00 approved, and the timeline says the limit was exceeded, by whom, and the limit
+    assert (unsaid.status_code, by_agent.status_code, said.status_code) == (422, 422, 200)
+    assert "500.00" in json.loads(unsaid.body)["error"]["details"][0]["problem"]
+    claim = bootstrap.container().claims.get(claim_id)
+    assert (claim.status, str(claim.approved_amount), claim.decided_by) == (
+        ClaimStatus.APPROVED, "800.00", DEMO_SUPERVISOR_ID)
+    decided = bootstrap.container().claims.events(claim_id)[-1]
+    assert decided.detail["limit_exceeded"] == {"limit": "500.00", "by": DEMO_SUPERVISOR_ID, "role": "supervisor"}
+    assert decided.detail["reason_code"] == "statutory_requirement"
+    # AND agents see it on the claim's timeline
+    view = json.loads(client.http.get(f"/v1/agent/claims/{claim_id}", headers=AGENT).body)
+    assert view["timeline"][-1]["detail"]["limit_exceeded"]["by"] == DEMO_SUPERVISOR_ID
 
 
 def test_reject_needs_a_reason(client, pipeline):
