@@ -95,7 +95,8 @@ class Container:
             FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
         self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry,
                                          products=catalogue())
-        self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry)
+        self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry,
+                                             products=catalogue())
         self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens)
         self.notifications = NotificationService(
             self.claims, self.partner_callbacks, self.delivery_log, self.callback_sender, self.queue,

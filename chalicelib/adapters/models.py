@@ -131,6 +131,10 @@ class ClaimModel(Model):
     approved_amount = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     decision_reason = UnicodeAttribute(null=True)
+    assessed_amount = UnicodeAttribute(null=True)  # a surveyor's assessment; decimal as text
+    survey_notes = UnicodeAttribute(null=True)
+    assessed_by = UnicodeAttribute(null=True)
+    assessed_at = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     review_rank = UnicodeAttribute(null=True)
 

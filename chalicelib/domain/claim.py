@@ -158,6 +158,11 @@ class Claim:
     approved_amount: Decimal | None = None
     decided_by: str | None = None
     decision_reason: str | None = None
+    # the surveyor's assessment (agents only: the notes never reach partner views or logs)
+    assessed_amount: Decimal | None = None
+    survey_notes: str | None = None
+    assessed_by: str | None = None
+    assessed_at: datetime | None = None
 
     @property
     def needs_a_person(self) -> bool:

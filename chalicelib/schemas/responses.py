@@ -179,8 +179,16 @@ class AgentTimelineEntryOut(TimelineEntryOut):
                                      "survey's assessment, an override's reason code and any limit exceeded.")
 
 
+class SurveyOut(_Out):
+    assessed_amount: str | None = Field(description="What the surveyor assessed; the suggestion follows it.")
+    notes: str | None = Field(description="The surveyor's notes (agents only; never in partner views or logs).")
+    assessed_by: str
+    assessed_at: str | None
+
+
 class AgentClaimOut(ClaimOut):
     triage: TriageOut
+    survey: SurveyOut | None = Field(description="The field survey, once completed.")
     decision: AgentDecisionOut | None  # type: ignore[assignment]
     timeline: list[AgentTimelineEntryOut]  # type: ignore[assignment]
     links: AgentLinks  # type: ignore[assignment]

@@ -12,7 +12,7 @@ from chalicelib.adapters.models import SurveyorModel
 from chalicelib.domain.claim import ClaimStatus
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_SUPERVISOR_ID, DEMO_SUPERVISOR_TOKEN, DEMO_SURVEYOR_TOKENS
 from tests.fakes import SHANGHAI, claim_body, motor_claim_body
-from tests.integration.conftest import HELLOBIKE, MOTOR, post_claim, surveyor_load
+from tests.integration.conftest import HELLOBIKE, MOTOR, get_claim, post_claim, surveyor_load
 
 def days_ago(days: int) -> str:
     return (datetime.now(SHANGHAI) - timedelta(days=days)).replace(microsecond=0).isoformat()
@@ -320,6 +320,39 @@ def test_completing_a_survey_frees_capacity_and_sends_the_claim_to_review_once(c
     assert surveyor_load(surveyor_id) == load - 1
     kinds = [e.kind for e in bootstrap.container().claims.events(claim_id)]
     assert kinds[-2:] == ["claim.survey_completed", "claim.routed"] and kinds.count("claim.survey_completed") == 1
+
+
+def test_a_surveyors_assessment_is_shown_to_the_agent_and_the_suggestion_follows_it(client, pipeline, log_output):
+    # GIVEN a motor claim of 3,200.00 (suggested 2,700.00 after the 500.00 deductible) assigned to a surveyor
+    claim_id = submitted(client, motor_claim_body(region="310115"), api_key=MOTOR)
+    pipeline.score_all()
+    pipeline.dispatch_all()
+    surveyor_id = bootstrap.container().claims.get(claim_id).surveyor_id
+    assert str(bootstrap.container().claims.get(claim_id).payable) == "2700.00"
+    notes = "后保险杠更换，左尾灯破裂 rear bumper replaced"
+
+    # WHEN the surveyor completes it, assessing 2,800.00 with notes
+    done = client.http.post(f"/v1/surveyors/{surveyor_id}/assignments/{claim_id}/complete",
+                            headers=surveyor_headers(surveyor_id),
+                            body=json.dumps({"assessed_amount": "2800.00", "notes": notes}))
+    assert done.status_code == 200, done.body
+
+    # THEN the agent's view shows the assessment, who made it and when, and the suggestion recomputed from it
+    # with the same cover arithmetic (2,800.00 less the 500.00 deductible), previous and new on the timeline
+    view = json.loads(client.http.get(f"/v1/agent/claims/{claim_id}", headers=AGENT).body)
+    survey = view["survey"]
+    assert (survey["assessed_amount"], survey["notes"], survey["assessed_by"]) == ("2800.00", notes, surveyor_id)
+    assert survey["assessed_at"]
+    assert view["triage"]["suggested_payout"] == "2300.00"
+    completed = next(e for e in view["timeline"] if e["kind"] == "claim.survey_completed")
+    assert completed["detail"]["suggested_payout"] == {"previous": "2700.00", "new": "2300.00"}
+    # AND accepting the suggestion pays the assessed figure
+    accepted = decide(client, claim_id, {"decision": "accept"}, view["version"])
+    assert json.loads(accepted.body)["decision"]["approved_amount"] == "2300.00"
+    # AND the notes reach neither the partner's view nor any log line
+    partner_view = get_claim(client, claim_id, api_key=MOTOR)
+    assert partner_view.status_code == 200 and notes not in partner_view.body.decode("utf-8")
+    assert "rear bumper replaced" not in log_output()
 
 
 def test_another_surveyor_cannot_complete_someone_elses_assignment(client, pipeline):
