@@ -102,7 +102,8 @@ class Container:
             self.claims, self.partner_callbacks, self.delivery_log, self.callback_sender, self.queue,
             {partner: secret.get_secret_value() for partner, secret in s.partner_callback_secrets}, self.telemetry)
         self.attachments = AttachmentService(self.claims, self.attachment_store, self.attachment_index, self.telemetry,
-                                             ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES)
+                                             ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES, queue=self.queue,
+                                             notifier=self.notifier)
 
 
 def build_aws(settings: Settings) -> Container:

@@ -135,6 +135,9 @@ class ClaimModel(Model):
     survey_notes = UnicodeAttribute(null=True)
     assessed_by = UnicodeAttribute(null=True)
     assessed_at = UnicodeAttribute(null=True)
+    attachments_expected = NumberAttribute(null=True)  # photos the sender said will follow
+    hold = NumberAttribute(null=True)  # 1: payment held for a person (a signal after an automatic approval)
+    hold_reason = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     review_rank = UnicodeAttribute(null=True)
 

@@ -82,6 +82,8 @@ def triage_view(claim: Claim) -> dict:
         "suggested_payout": None if claim.payable is None or not claim.covered else str(claim.payable),
         "escalated": claim.escalated,
         "reused_photo_claims": list(claim.reused_photo_claims),
+        "hold": claim.hold,
+        "hold_reason": claim.hold_reason,
     }
 
 

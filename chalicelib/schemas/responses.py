@@ -160,6 +160,8 @@ class TriageOut(_Out):
     suggested_payout: str | None
     escalated: bool
     reused_photo_claims: list[str]
+    hold: bool = Field(description="Payment held: a signal came after the system approved it; a decision lifts it.")
+    hold_reason: str | None = Field(description="Why, e.g. photo_reused_after_auto_approval; kept after the decision.")
 
 
 class AgentDecisionOut(_Out):
