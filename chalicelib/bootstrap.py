@@ -93,14 +93,17 @@ class Container:
         self.public = PublicClaims(
             self.policies, self.rate_limiter, self.intake, self.claims, catalogue(), secret, s.status_token_days,
             FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
-        self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry)
-        self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry)
+        self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry,
+                                         products=catalogue())
+        self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry,
+                                             products=catalogue())
         self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens, "A surveyor bearer token is required.")
         self.notifications = NotificationService(
             self.claims, self.partner_callbacks, self.delivery_log, self.callback_sender, self.queue,
             {partner: secret.get_secret_value() for partner, secret in s.partner_callback_secrets}, self.telemetry)
         self.attachments = AttachmentService(self.claims, self.attachment_store, self.attachment_index, self.telemetry,
-                                             ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES)
+                                             ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES, queue=self.queue,
+                                             notifier=self.notifier)
 
 
 def build_aws(settings: Settings) -> Container:

@@ -12,6 +12,7 @@ from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+AGENT_ROLES = ("supervisor",)  # an AGENT_TOKENS entry without a role is a plain agent
 
 
 class Settings(BaseModel):
@@ -49,8 +50,9 @@ class Settings(BaseModel):
     # while it rotates (both verify). A bare "secret" belongs to the vendor "ivr".
     ivr_webhook_secrets: tuple[tuple[str, SecretStr], ...] = ()
     ivr_signature_tolerance_seconds: int = Field(default=300, ge=30, le=900)
-    # Agents: "agent_id:<hex SHA-256 of the agent's bearer token>" entries; tokens are never stored.
-    agent_tokens: tuple[tuple[str, str], ...] = ()
+    # Agents: "agent_id:<hex SHA-256 of the agent's bearer token>" entries; tokens are never stored. An
+    # entry ending ":supervisor" is a supervisor (parsed as (id, digest, "supervisor")).
+    agent_tokens: tuple[tuple[str, ...], ...] = ()
     # Surveyors, the same way: "surveyor_id:<hex SHA-256>"; a surveyor acts only as themselves.
     surveyor_tokens: tuple[tuple[str, str], ...] = ()
     # Partner callbacks: "partner_id:secret" entries; the secret signs each notification (X-Signature).
@@ -100,12 +102,17 @@ class Settings(BaseModel):
         if not isinstance(value, str):
             return value
         variable = info.field_name.upper()
+        roles = AGENT_ROLES if info.field_name == "agent_tokens" else ()
         pairs = []
         for entry in filter(None, (part.strip() for part in value.split(","))):
-            holder, _, digest = entry.partition(":")
-            if not _NAME.fullmatch(holder.strip()) or not _SHA256_HEX.fullmatch(digest.strip().lower()):
-                raise ValueError(f"{variable} entry {len(pairs) + 1} must be id:<64 hex digits of the token's SHA-256>")
-            pairs.append((holder.strip(), digest.strip().lower()))
+            holder, _, rest = entry.partition(":")
+            digest, _, role = rest.partition(":")
+            if not _NAME.fullmatch(holder.strip()) or not _SHA256_HEX.fullmatch(digest.strip().lower()) \
+                    or (role and role.strip() not in roles):
+                shape = "id:<64 hex digits of the token's SHA-256>" + (
+                    f"[:{'|'.join(roles)}]" if roles else "")
+                raise ValueError(f"{variable} entry {len(pairs) + 1} must be {shape}")
+            pairs.append((holder.strip(), digest.strip().lower()) + ((role.strip(),) if role else ()))
         return tuple(pairs)
 
     @classmethod

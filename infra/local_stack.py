@@ -65,6 +65,8 @@ from chalicelib.services.auth import hash_api_key
 from infra.seed import (
     DEMO_AGENT_ID,
     DEMO_AGENT_TOKEN,
+    DEMO_SUPERVISOR_ID,
+    DEMO_SUPERVISOR_TOKEN,
     DEMO_CALLBACK_SECRET,
     DEMO_SURVEYOR_TOKENS,
     DEMO_IVR_SECRET,
@@ -161,7 +163,8 @@ def use_stage_environment(config: Config) -> None:
     os.environ.setdefault("CUSTOMER_ID_KEY", "local-stack-demo-customer-id-key")
     os.environ.setdefault("TWILIO_AUTH_TOKEN", DEMO_TWILIO_AUTH_TOKEN)
     os.environ.setdefault("IVR_WEBHOOK_SECRETS", f"{DEMO_IVR_VENDOR}:{DEMO_IVR_SECRET}")
-    os.environ.setdefault("AGENT_TOKENS", f"{DEMO_AGENT_ID}:{hash_api_key(DEMO_AGENT_TOKEN)}")
+    os.environ.setdefault("AGENT_TOKENS", f"{DEMO_AGENT_ID}:{hash_api_key(DEMO_AGENT_TOKEN)},"
+                                          f"{DEMO_SUPERVISOR_ID}:{hash_api_key(DEMO_SUPERVISOR_TOKEN)}:supervisor")
     os.environ.setdefault("STATUS_TOKEN_SECRET", DEMO_STATUS_TOKEN_SECRET)
     os.environ.setdefault("PARTNER_CALLBACK_SECRETS", f"{DEMO_CALLBACK_PARTNER}:{DEMO_CALLBACK_SECRET}")
     os.environ.setdefault("SURVEYOR_TOKENS", ",".join(f"{surveyor}:{hash_api_key(token)}"
@@ -455,6 +458,7 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
 
   Twilio Voice webhooks: {api_url}/v1/ivr/twilio/voice and /gather, auth token {DEMO_TWILIO_AUTH_TOKEN}
   Agent {DEMO_AGENT_ID}: Authorization: Bearer {DEMO_AGENT_TOKEN}
+  Supervisor {DEMO_SUPERVISOR_ID}: Authorization: Bearer {DEMO_SUPERVISOR_TOKEN}
 
   Ctrl-C stops everything.
 {rule}

@@ -30,6 +30,8 @@ DEMO_PARTNERS = (
 # SHA-256, as a deployed stage must) and prints them in its banner.
 DEMO_AGENT_ID = "agent-001"
 DEMO_AGENT_TOKEN = "demo-agent-token-3c9e51"
+DEMO_SUPERVISOR_ID = "supervisor-001"  # an agent with the supervisor role (AGENT_TOKENS "...:supervisor")
+DEMO_SUPERVISOR_TOKEN = "demo-supervisor-token-7f2a90"
 DEMO_IVR_VENDOR = "demo-ivr"
 DEMO_IVR_SECRET = "demo-ivr-webhook-secret-8d21f0"
 DEMO_TWILIO_AUTH_TOKEN = "demo-twilio-auth-token-62b7aa"

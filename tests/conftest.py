@@ -21,7 +21,8 @@ from infra import seed as _demo  # noqa: E402
 os.environ.update(
     TWILIO_AUTH_TOKEN=_demo.DEMO_TWILIO_AUTH_TOKEN,
     IVR_WEBHOOK_SECRETS=f"{_demo.DEMO_IVR_VENDOR}:{_demo.DEMO_IVR_SECRET}",
-    AGENT_TOKENS=f"{_demo.DEMO_AGENT_ID}:{hash_api_key(_demo.DEMO_AGENT_TOKEN)}",
+    AGENT_TOKENS=f"{_demo.DEMO_AGENT_ID}:{hash_api_key(_demo.DEMO_AGENT_TOKEN)},"
+                 f"{_demo.DEMO_SUPERVISOR_ID}:{hash_api_key(_demo.DEMO_SUPERVISOR_TOKEN)}:supervisor",
     STATUS_TOKEN_SECRET=_demo.DEMO_STATUS_TOKEN_SECRET,
     PARTNER_CALLBACK_SECRETS=f"motor-direct:{_demo.DEMO_CALLBACK_SECRET}",
     SURVEYOR_TOKENS=",".join(f"{s}:{hash_api_key(t)}" for s, t in _demo.DEMO_SURVEYOR_TOKENS.items()),

@@ -177,10 +177,10 @@ class FakeClaimQueue:
         self.fail = fail
         self.backlog: int | None = None  # what scoring_backlog answers (None: unknown)
 
-    def to_scoring(self, claim_id: str, correlation_id: str | None) -> None:
+    def to_scoring(self, claim_id: str, correlation_id: str | None, delay_seconds: int = 0) -> None:
         if self.fail:
             raise ConnectionError("queue unavailable")
-        self.sent.append(Sent("scoring", claim_id, correlation_id))
+        self.sent.append(Sent("scoring", claim_id, correlation_id, 0, delay_seconds))
 
     def scoring_backlog(self) -> int | None:
         return self.backlog
@@ -256,7 +256,8 @@ def unique_ref(prefix: str = "REF") -> str:
 def claim_body(*, loss_type: str = "food_safety", region: str = "310115", amount: str = "35.50",
                external_ref: str | None | bool = True, plate: str | None = None,
                name: str = "张三", phone: str = "+8613800138000", policy_number: str = "PA2026000123",
-               occurred_at: str | None = None, description: str = "午餐后腹泻，订单餐品变质") -> dict:
+               occurred_at: str | None = None, description: str = "午餐后腹泻，订单餐品变质",
+               attachments_expected: int | None = None) -> dict:
     """A valid partner claim body (a fresh dict every call). ``external_ref=True`` makes a unique one."""
     body = {
         "policy": {"number": policy_number, "order_id": "E123456"},
@@ -273,6 +274,8 @@ def claim_body(*, loss_type: str = "food_safety", region: str = "310115", amount
         body["external_ref"] = external_ref
     if plate:
         body["vehicle"] = {"plate": plate}
+    if attachments_expected is not None:
+        body["attachments_expected"] = attachments_expected
     return copy.deepcopy(body)
 
 

@@ -132,6 +132,13 @@ def claim_to_model(claim: Claim) -> ClaimModel:
         approved_amount=None if claim.approved_amount is None else str(claim.approved_amount),
         decided_by=claim.decided_by,
         decision_reason=claim.decision_reason,
+        assessed_amount=None if claim.assessed_amount is None else str(claim.assessed_amount),
+        survey_notes=claim.survey_notes,
+        assessed_by=claim.assessed_by,
+        assessed_at=iso(claim.assessed_at) if claim.assessed_at else None,
+        attachments_expected=sub.attachments_expected,
+        hold=1 if claim.hold else None,
+        hold_reason=claim.hold_reason,
         review_queue=REVIEW_QUEUE if claim.needs_a_person else None,
         review_rank=review_rank(claim) if claim.needs_a_person else None,
     )
@@ -152,6 +159,7 @@ def claim_from_model(m: ClaimModel) -> Claim:
         order_id=m.order_id,
         plate=m.plate,
         external_ref=m.external_ref,
+        attachments_expected=int(m.attachments_expected) if m.attachments_expected is not None else None,
     )
     return Claim(
         claim_id=m.claim_id,
@@ -187,6 +195,12 @@ def claim_from_model(m: ClaimModel) -> Claim:
         approved_amount=None if m.approved_amount is None else Decimal(m.approved_amount),
         decided_by=m.decided_by,
         decision_reason=m.decision_reason,
+        assessed_amount=None if m.assessed_amount is None else Decimal(m.assessed_amount),
+        survey_notes=m.survey_notes,
+        assessed_by=m.assessed_by,
+        assessed_at=_parse_ts(m.assessed_at) if m.assessed_at else None,
+        hold=bool(m.hold),
+        hold_reason=m.hold_reason,
     )
 
 

@@ -131,6 +131,13 @@ class ClaimModel(Model):
     approved_amount = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     decision_reason = UnicodeAttribute(null=True)
+    assessed_amount = UnicodeAttribute(null=True)  # a surveyor's assessment; decimal as text
+    survey_notes = UnicodeAttribute(null=True)
+    assessed_by = UnicodeAttribute(null=True)
+    assessed_at = UnicodeAttribute(null=True)
+    attachments_expected = NumberAttribute(null=True)  # photos the sender said will follow
+    hold = NumberAttribute(null=True)  # 1: payment held for a person (a signal after an automatic approval)
+    hold_reason = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     review_rank = UnicodeAttribute(null=True)
 

@@ -98,16 +98,17 @@ class DynamoAttachmentIndex:
             found |= {m.claim_id for m in AttachmentModel.by_phash.query(phash)}
         return found
 
-    def record(self, attachment: Attachment, before: Claim, after: Claim, event: ClaimEvent) -> bool:
+    def record(self, attachment: Attachment, before: Claim, after: Claim, events: list[ClaimEvent]) -> bool:
         item = AttachmentModel(attachment.claim_id, attachment.attachment_id, object_key=attachment.object_key,
                                content_type=attachment.content_type, size=attachment.size, sha256=attachment.sha256,
-                               phash=attachment.phash, recorded_at=iso(event.at),
+                               phash=attachment.phash, recorded_at=iso(events[0].at),
                                seen_on_claims=list(attachment.seen_on_claims) or None)
         try:
             with TransactWrite(connection=self._connection()) as tx:
                 tx.save(item, condition=AttachmentModel.attachment_id.does_not_exist())
                 tx.save(claim_to_model(after), condition=ClaimModel.version == before.version)
-                tx.save(event_to_model(event), condition=ClaimEventModel.claim_id.does_not_exist())
+                for event in events:
+                    tx.save(event_to_model(event), condition=ClaimEventModel.claim_id.does_not_exist())
         except TransactWriteError as exc:
             failed = [r is not None and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons]
             if failed[:1] == [True]:

@@ -19,7 +19,7 @@ from chalicelib.schemas.messages import (
 )
 
 _SEND_BATCH = 10  # SendMessageBatch's limit
-_KINDS = {"dispatch": DISPATCH_QUEUE.name, "notify": NOTIFY_QUEUE.name, "notify-dlq": NOTIFY_QUEUE.dlq_name}
+_KINDS = {"scoring": SCORING_QUEUE.name, "dispatch": DISPATCH_QUEUE.name, "notify": NOTIFY_QUEUE.name, "notify-dlq": NOTIFY_QUEUE.dlq_name}
 
 
 def _attributes(correlation_id: str | None) -> dict:
@@ -32,7 +32,7 @@ def _attributes(correlation_id: str | None) -> dict:
 class Outbox:
     """Messages held back while a consumer works through its batch, then sent ten to a
     SendMessageBatch. ``unsent`` lists (kind, claim id) of the messages SQS did not take; the kinds are
-    ``dispatch``, ``notify`` and ``notify-dlq``."""
+    ``scoring``, ``dispatch``, ``notify`` and ``notify-dlq``."""
     messages: list[tuple[str, str, dict]] = field(default_factory=list)  # (queue kind, claim id, entry)
     unsent: list[tuple[str, str]] = field(default_factory=list)  # (queue kind, claim id)
 
@@ -59,10 +59,11 @@ class SqsClaimQueue:
                 self._urls[name] = url
         return url
 
-    def to_scoring(self, claim_id: str, correlation_id: str | None) -> None:
-        self._client.send_message(QueueUrl=self._url(SCORING_QUEUE.name),
-                                  MessageBody=ClaimReceived(claim_id=claim_id).model_dump_json(),
-                                  MessageAttributes=_attributes(correlation_id))
+    def to_scoring(self, claim_id: str, correlation_id: str | None, delay_seconds: int = 0) -> None:
+        """One SendMessage (or, inside ``deferred()``, one entry of the batch's SendMessageBatch). A
+        delay brings a claim awaiting its photos back when its photo window closes."""
+        self._send("scoring", claim_id, ClaimReceived(claim_id=claim_id).model_dump_json(), correlation_id,
+                   delay_seconds)
 
     def many_to_scoring(self, claims: list[tuple[str, str | None]]) -> list[str]:
         failed: list[str] = []

@@ -60,7 +60,8 @@ def agent_claim(claim_id: str):
 
 @bp.route("/v1/agent/claims/{claim_id}/decision", methods=["POST"])
 def agent_decision(claim_id: str):
-    agent = agent_id()
+    agent = container().agents.identify(bp.current_request.headers.get("authorization"))
+    bind(agent_id=agent.agent_id)
     if not is_claim_id(claim_id):
         raise NotFound("No such claim.")
     request = bp.current_request
@@ -78,7 +79,8 @@ def agent_decision(claim_id: str):
 
     body = parse(DecisionIn, read_json_body(request, MAX_BODY), "decision")
     decision = Decision(Action(body.decision), int(match.group(1)),
-                        Decimal(body.amount) if body.amount is not None else None, body.reason)
+                        Decimal(body.amount) if body.amount is not None else None, body.reason,
+                        reason_code=body.reason_code, exceeds_limit=body.exceeds_limit)
     c = container()
-    claim = c.decisions.decide(claim_id, agent, decision)
+    claim = c.decisions.decide(claim_id, agent.agent_id, decision, role=agent.role)
     return json_response(agent_claim_view(claim, c.claims.events(claim_id)), headers={"ETag": f'"{claim.version}"'})

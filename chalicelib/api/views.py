@@ -82,6 +82,8 @@ def triage_view(claim: Claim) -> dict:
         "suggested_payout": None if claim.payable is None or not claim.covered else str(claim.payable),
         "escalated": claim.escalated,
         "reused_photo_claims": list(claim.reused_photo_claims),
+        "hold": claim.hold,
+        "hold_reason": claim.hold_reason,
     }
 
 
@@ -91,6 +93,12 @@ def agent_claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
     view["decision"] = None if claim.decision is None else {
         "decision": claim.decision, "decided_by": claim.decided_by, "reason": claim.decision_reason,
         "approved_amount": None if claim.approved_amount is None else str(claim.approved_amount)}
+    view["survey"] = None if claim.assessed_by is None else {
+        "assessed_amount": None if claim.assessed_amount is None else str(claim.assessed_amount),
+        "notes": claim.survey_notes, "assessed_by": claim.assessed_by,
+        "assessed_at": iso(claim.assessed_at) if claim.assessed_at else None}
+    # agents see what each step recorded (reasons, photo signals, the survey, override codes and limits)
+    view["timeline"] = [{**entry, "detail": ev.detail or {}} for entry, ev in zip(view["timeline"], events)]
     view["links"] = {"self": f"/v1/agent/claims/{claim.claim_id}",
                      "decision": f"/v1/agent/claims/{claim.claim_id}/decision"}
     return view

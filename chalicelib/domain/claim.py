@@ -5,7 +5,7 @@ import enum
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from chalicelib.domain.errors import IllegalTransition
@@ -22,6 +22,7 @@ class Channel(str, enum.Enum):
 class ClaimStatus(str, enum.Enum):
     RECEIVED = "RECEIVED"
     SCORED = "SCORED"
+    AWAITING_PHOTOS = "AWAITING_PHOTOS"  # would be approved by the system; its photos are still coming
     IN_REVIEW = "IN_REVIEW"
     AWAITING_SURVEYOR = "AWAITING_SURVEYOR"
     WAITING_FOR_SURVEYOR = "WAITING_FOR_SURVEYOR"
@@ -43,13 +44,14 @@ class Segment(str, enum.Enum):
 S = ClaimStatus
 TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
     S.RECEIVED: frozenset({S.SCORED, S.NEEDS_ATTENTION}),
-    S.SCORED: frozenset({S.IN_REVIEW, S.AWAITING_SURVEYOR, S.APPROVED}),
+    S.SCORED: frozenset({S.IN_REVIEW, S.AWAITING_SURVEYOR, S.APPROVED, S.AWAITING_PHOTOS}),
+    S.AWAITING_PHOTOS: frozenset({S.APPROVED, S.IN_REVIEW}),
     S.AWAITING_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED, S.WAITING_FOR_SURVEYOR, S.NEEDS_ATTENTION}),
     S.WAITING_FOR_SURVEYOR: frozenset({S.SURVEYOR_ASSIGNED, S.NEEDS_ATTENTION}),
     S.SURVEYOR_ASSIGNED: frozenset({S.SURVEY_COMPLETED, S.AWAITING_SURVEYOR}),
     S.SURVEY_COMPLETED: frozenset({S.IN_REVIEW}),
     S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED}),
-    S.APPROVED: frozenset({S.CLOSED}),
+    S.APPROVED: frozenset({S.CLOSED, S.IN_REVIEW}),  # back to review: automatic approvals only (see below)
     S.REJECTED: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
     # A claim whose scoring or dispatch message kept failing until SQS dead-lettered it: a person decides.
@@ -60,9 +62,16 @@ TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
 CLOSED_STATUSES = frozenset({S.APPROVED, S.REJECTED, S.CLOSED})  # decided: no longer "open"
 
 
-def check_transition(current: ClaimStatus, target: ClaimStatus) -> None:
+AUTO_APPROVE = "auto_approve"  # the decision of an approval made by the system, not a person
+
+
+def check_transition(current: ClaimStatus, target: ClaimStatus, decision: str | None = None) -> None:
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(f"a claim cannot go from {current.value} to {target.value}")
+    # A person's approval stands; only the system's own, not yet paid (CLOSED), can be taken back to
+    # review when a signal arrives after it (a reused photo).
+    if current is S.APPROVED and target is S.IN_REVIEW and decision != AUTO_APPROVE:
+        raise IllegalTransition("only an automatic approval can go back to review")
 
 
 def utc_now() -> datetime:
@@ -98,10 +107,13 @@ class ClaimSubmission:
     order_id: str | None = None
     plate: str | None = None
     external_ref: str | None = None
+    attachments_expected: int | None = None  # photos the sender said will follow
 
     def fingerprint(self) -> str:
         """Stable hash of the content, used to tell a replay from a conflicting reuse of a key."""
         data = asdict(self)
+        if data["attachments_expected"] is None:  # absent: the same hash as before the field existed
+            del data["attachments_expected"]
         data["channel"] = self.channel.value
         data["occurred_at"] = iso(self.occurred_at)
         data["amount"] = str(self.amount.normalize())
@@ -161,6 +173,14 @@ class Claim:
     approved_amount: Decimal | None = None
     decided_by: str | None = None
     decision_reason: str | None = None
+    # the surveyor's assessment (agents only: the notes never reach partner views or logs)
+    assessed_amount: Decimal | None = None
+    survey_notes: str | None = None
+    assessed_by: str | None = None
+    assessed_at: datetime | None = None
+    # payment held: a signal arrived after the system approved it (a person decides; the decision lifts it)
+    hold: bool = False
+    hold_reason: str | None = None
 
     @property
     def needs_a_person(self) -> bool:
@@ -168,6 +188,18 @@ class Claim:
         could take in time."""
         return self.status in (ClaimStatus.IN_REVIEW, ClaimStatus.NEEDS_ATTENTION) or (
             self.status is ClaimStatus.WAITING_FOR_SURVEYOR and self.escalated)
+
+    @property
+    def photos_missing(self) -> int:
+        """Photos the sender said will follow that are not recorded yet."""
+        return max(0, (self.submission.attachments_expected or 0) - self.attachment_count)
+
+    def photos_due_by(self, window_seconds: int) -> datetime | None:
+        """Until when the claim waits for photos its sender said will follow: the product's window
+        after receipt. None when none are missing."""
+        if not self.photos_missing:
+            return None
+        return self.received_at + timedelta(seconds=window_seconds)
 
     def record(self, kind: str, *, actor: str, detail: dict, at: datetime | None = None,
                **changes) -> tuple["Claim", ClaimEvent]:
@@ -181,7 +213,9 @@ class Claim:
         self, target: ClaimStatus, *, actor: str, kind: str, at: datetime | None = None, **changes
     ) -> tuple["Claim", ClaimEvent]:
         """Move to ``target`` through the status machine; returns the new claim and its event."""
-        check_transition(self.status, target)
+        check_transition(self.status, target, self.decision)
+        if self.hold and target in (S.APPROVED, S.REJECTED):  # a person decided the held claim
+            changes = {"hold": False, **changes}
         now = at or utc_now()
         seq = self.event_seq + 1
         detail = {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in changes.items()

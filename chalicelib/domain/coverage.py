@@ -40,10 +40,14 @@ def check_coverage(policy: Policy, product: Product, sub: ClaimSubmission) -> Co
     if reasons:
         return Coverage(False, tuple(reasons), Decimal("0.00"), product.field_survey)
 
-    covered_amount = min(sub.amount, product.limit)
     if sub.amount > product.limit:
         reasons.append("amount_capped_at_limit")
     if product.deductible:
         reasons.append(f"deductible_{product.deductible}")
-    payable = max(Decimal("0"), covered_amount - product.deductible).quantize(CENT)
-    return Coverage(True, tuple(reasons), payable, product.field_survey)
+    return Coverage(True, tuple(reasons), payable_for(sub.amount, product), product.field_survey)
+
+
+def payable_for(amount: Decimal, product: Product) -> Decimal:
+    """What the cover pays for a loss of ``amount`` (claimed, or assessed by a surveyor): capped at the
+    limit, less the deductible, never below 0."""
+    return max(Decimal("0"), min(amount, product.limit) - product.deductible).quantize(CENT)

@@ -182,6 +182,45 @@ def score(signals: Signals, rules: RuleSet | None = None) -> ScoreResult:
                        auto_approve=auto_approve, rules_version=rules.version)
 
 
+_DECIDED_REASONS = (LANE_SPECIAL_INVESTIGATION, LANE_NEEDS_AGENT, LANE_FIELD_SURVEY, LANE_FAST_TRACK,
+                    LANE_DEFAULT_REVIEW, PAYOUT_AUTO_APPROVE, PAYOUT_NEEDS_APPROVAL)
+
+
+def rescore_with_photos(score_detail: tuple[dict, ...], reused_photo_claims: tuple[str, ...], amount: Decimal,
+                        rules: RuleSet | None = None) -> ScoreResult:
+    """A claim scored clean (it was about to be approved) weighed again once its photos are in: the rules
+    that fired stay, the reused-photo rules are evaluated on the photos' signal, and the lane follows
+    (a reused photo always needs an agent, as at scoring). Lane and payout reasons are decided again."""
+    rules = load_rules() if rules is None else rules
+    kept = [Reason(r["rule_id"], r["weight"], r["evidence"]) for r in score_detail
+            if r["rule_id"] not in _DECIDED_REASONS and _kind_of(rules, r["rule_id"]) != "reused_photo"]
+    reasons = list(kept)
+    for rule in rules.rules:
+        if rule.enabled and rule.kind == "reused_photo" and len(reused_photo_claims) >= rule.params["min_count"]:
+            reasons.append(Reason(rule.rule_id, rule.weight, {"claim_ids": list(reused_photo_claims),
+                                                               "count": len(reused_photo_claims)}))
+    risk = _clamp(sum(r.weight for r in reasons))
+    boost = sum(_boost_of(rules, r.rule_id) for r in reasons)
+    if risk >= rules.si_threshold:
+        segment, lane = Segment.SPECIAL_INVESTIGATION, Reason(LANE_SPECIAL_INVESTIGATION, 0, {
+            "score": risk, "si_threshold": rules.si_threshold})
+    elif reused_photo_claims:
+        segment, lane = Segment.STANDARD_REVIEW, Reason(LANE_NEEDS_AGENT, 0, {"because": ["reused_photo"]})
+    else:
+        raise ValueError("nothing to weigh again: no reused photo")
+    reasons.append(lane)
+    return ScoreResult(score=risk, segment=segment, reasons=tuple(reasons), priority=rules.priority.of(
+        risk, amount, boost), suggested_payout=None, auto_approve=False, rules_version=rules.version)
+
+
+def _kind_of(rules: RuleSet, rule_id: str) -> str | None:
+    return next((r.kind for r in rules.rules if r.rule_id == rule_id), None)
+
+
+def _boost_of(rules: RuleSet, rule_id: str) -> int:
+    return next((r.priority_boost for r in rules.rules if r.rule_id == rule_id and r.enabled), 0)
+
+
 def score_submission(sub: ClaimSubmission, received_at: datetime, resolution: Resolution,
                      coverage: Coverage | None) -> ScoreResult:
     """Compatibility for the current caller: no history signals. Prefer building ``Signals`` and ``score``."""

@@ -18,6 +18,10 @@ class DecisionIn(_Strict):
     decision: Literal["accept", "override", "reject"]
     amount: Money | None = None
     reason: Reason | None = None
+    # override above the claimed amount: why, from a fixed list (domain/overrides.py OVERRIDE_REASON_CODES)
+    reason_code: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")] | None = None
+    # a supervisor's explicit "this override is above the cover's limit" (refused for anyone else)
+    exceeds_limit: bool = False
 
 
 class SurveyorStatusIn(_Strict):

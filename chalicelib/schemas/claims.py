@@ -22,6 +22,8 @@ Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 \-()]{4,30}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 
+MAX_ATTACHMENTS_EXPECTED = 10
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -69,6 +71,9 @@ class ClaimIn(_Strict):
     loss: LossIn
     amount: AmountIn
     vehicle: VehicleIn | None = None
+    # photos that will follow (POST /v1/claims/{id}/attachments): the system approves nothing before
+    # they are in or the product's photo window has closed
+    attachments_expected: int | None = Field(default=None, ge=1, le=MAX_ATTACHMENTS_EXPECTED)
 
     def problems(self) -> list[FieldProblem]:
         """Rules across fields, each reported on the field that would fix it."""
@@ -102,6 +107,7 @@ class ClaimIn(_Strict):
             order_id=self.policy.order_id,
             plate=self.vehicle.plate if self.vehicle else None,
             external_ref=self.external_ref,
+            attachments_expected=self.attachments_expected,
         )
 
 

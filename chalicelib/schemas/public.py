@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from chalicelib.domain.claim import Channel, ClaimSubmission, Location
 from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFailed
-from chalicelib.schemas.claims import LossType, Money, Phone, RegionCode, Text, problems_of
+from chalicelib.schemas.claims import MAX_ATTACHMENTS_EXPECTED, LossType, Money, Phone, RegionCode, Text, problems_of
 from chalicelib.schemas.dates import OffsetDateTime
 
 SubmissionKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{8,64}$")]
@@ -37,6 +37,8 @@ class PublicClaimIn(_Strict):
     amount: Money
     claimant_name: Annotated[Text, StringConstraints(max_length=100)] | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
+    # how many photos the customer picked: the form uploads them right after the claim is accepted
+    attachments_expected: int | None = Field(default=None, ge=0, le=MAX_ATTACHMENTS_EXPECTED)
 
     def to_submission(self) -> ClaimSubmission:
         if Decimal(self.amount) <= 0:
@@ -45,7 +47,8 @@ class PublicClaimIn(_Strict):
             channel=Channel.WEB_FORM, loss_type=self.loss_type, occurred_at=self.occurred_at,
             description=self.description, location=Location(self.region_code, self.address),
             amount=Decimal(self.amount), currency="CNY", claimant_name=self.claimant_name,
-            claimant_phone=self.phone, policy_number=self.policy_number)
+            claimant_phone=self.phone, policy_number=self.policy_number,
+            attachments_expected=self.attachments_expected or None)
 
 
 class UploadRequestIn(_Strict):

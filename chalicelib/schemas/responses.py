@@ -160,6 +160,8 @@ class TriageOut(_Out):
     suggested_payout: str | None
     escalated: bool
     reused_photo_claims: list[str]
+    hold: bool = Field(description="Payment held: a signal came after the system approved it; a decision lifts it.")
+    hold_reason: str | None = Field(description="Why, e.g. photo_reused_after_auto_approval; kept after the decision.")
 
 
 class AgentDecisionOut(_Out):
@@ -174,9 +176,23 @@ class AgentLinks(_Out):
     decision: str
 
 
+class AgentTimelineEntryOut(TimelineEntryOut):
+    detail: dict = Field(description="What the step recorded: policy match, score reasons, photo signals, the "
+                                     "survey's assessment, an override's reason code and any limit exceeded.")
+
+
+class SurveyOut(_Out):
+    assessed_amount: str | None = Field(description="What the surveyor assessed; the suggestion follows it.")
+    notes: str | None = Field(description="The surveyor's notes (agents only; never in partner views or logs).")
+    assessed_by: str
+    assessed_at: str | None
+
+
 class AgentClaimOut(ClaimOut):
     triage: TriageOut
+    survey: SurveyOut | None = Field(description="The field survey, once completed.")
     decision: AgentDecisionOut | None  # type: ignore[assignment]
+    timeline: list[AgentTimelineEntryOut]  # type: ignore[assignment]
     links: AgentLinks  # type: ignore[assignment]
 
 

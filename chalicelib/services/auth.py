@@ -7,6 +7,7 @@ import hmac
 import math
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 from chalicelib.domain.errors import RateLimited, Unauthenticated
@@ -103,26 +104,39 @@ class PartnerAuthenticator:
         return identity
 
 
-class AgentAuthenticator:
-    """Turns ``Authorization: Bearer <token>`` into an agent's (or a surveyor's) id. Settings hold only the tokens'
-    SHA-256; every configured hash is compared in constant time, so timing says nothing about which
-    (or whether one) came close."""
+@dataclass(frozen=True)
+class Agent:
+    agent_id: str
+    role: str = "agent"  # or "supervisor" (AGENT_TOKENS entry "id:<sha256>:supervisor")
 
-    def __init__(self, token_hashes: tuple[tuple[str, str], ...],
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+
+class AgentAuthenticator:
+    """Turns ``Authorization: Bearer <token>`` into an agent's (or a surveyor's) id and role. Settings hold only the
+    tokens' SHA-256, each optionally with a role; every configured hash is compared in constant time,
+    so timing says nothing about which (or whether one) came close."""
+
+    def __init__(self, token_hashes: tuple[tuple[str, ...], ...],
                  refusal: str = "An agent bearer token is required."):
         self._hashes = token_hashes
         self._refusal = refusal  # surveyors' routes use the same check with their own tokens
 
     def authenticate(self, authorization: str | None) -> str:
+        return self.identify(authorization).agent_id
+
+    def identify(self, authorization: str | None) -> Agent:
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token or len(token) > MAX_KEY_LENGTH:
             raise Unauthenticated(self._refusal)
         presented = hash_api_key(token)
         agent = None
-        for agent_id, expected in self._hashes:
+        for agent_id, expected, *role in self._hashes:
             if hmac.compare_digest(expected, presented):
-                agent = agent_id
+                agent = Agent(agent_id, *role)
         if agent is None:
             raise Unauthenticated(self._refusal)
         return agent

@@ -8,7 +8,10 @@ from decimal import Decimal
 from typing import Callable
 
 from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, utc_now
+from chalicelib.domain.coverage import payable_for
 from chalicelib.domain.errors import ConcurrentUpdate, FieldProblem, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.overrides import check_override
+from chalicelib.domain.products import Catalogue, catalogue
 from chalicelib.domain.surveyor import SurveyorStatus
 from chalicelib.observability import logger, traced
 from chalicelib.services.ports import ClaimRepository, ReviewQueue, SurveyorDirectory, Telemetry
@@ -35,6 +38,8 @@ class Decision:
     expected_version: int
     amount: Decimal | None = None
     reason: str | None = None
+    reason_code: str | None = None  # why an override pays more than claimed (domain/overrides.py)
+    exceeds_limit: bool = False  # a supervisor's explicit "above the cover's limit"
 
 
 class Notifier:
@@ -48,12 +53,13 @@ class DecisionService:
     agent saw (``If-Match``), so two agents never overwrite each other."""
 
     def __init__(self, claims: ClaimRepository, review: ReviewQueue, notifier: Notifier, telemetry: Telemetry,
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, products: Catalogue | None = None):
         self._claims = claims
         self._review = review
         self._notifier = notifier
         self._telemetry = telemetry
         self._clock = clock
+        self._products = products or catalogue()
 
     def queue(self, limit: int, cursor: str | None) -> tuple[list[Claim], str | None]:
         if not 1 <= limit <= MAX_PAGE:
@@ -67,13 +73,13 @@ class DecisionService:
         return claim
 
     @traced
-    def decide(self, claim_id: str, agent_id: str, decision: Decision) -> Claim:
+    def decide(self, claim_id: str, agent_id: str, decision: Decision, role: str = "agent") -> Claim:
         claim = self.get(claim_id)
         if claim.version != decision.expected_version:
             raise StaleVersion(f"The claim changed (version {claim.version}); reload it and decide again.")
         if claim.status not in _DECIDABLE:
             raise Unprocessable(f"A claim in status {claim.status.value} is not waiting for a decision.")
-        after, event = self._apply(claim, agent_id, decision)
+        after, event = self._apply(claim, agent_id, decision, role)
         try:
             self._claims.save(claim, after, [event])
         except ConcurrentUpdate as exc:
@@ -84,7 +90,7 @@ class DecisionService:
         self._notifier.status_changed(after)
         return after
 
-    def _apply(self, claim: Claim, agent_id: str, decision: Decision) -> tuple[Claim, ClaimEvent]:
+    def _apply(self, claim: Claim, agent_id: str, decision: Decision, role: str) -> tuple[Claim, ClaimEvent]:
         reason = (decision.reason or "").strip() or None
         if reason and len(reason) > MAX_REASON:
             raise ValidationFailed("The reason is too long.", [FieldProblem("reason", f"at most {MAX_REASON} characters")])
@@ -103,10 +109,30 @@ class DecisionService:
                 problems.append(FieldProblem("reason", "a reason is required"))
             if problems:
                 raise ValidationFailed("The override is not complete.", problems)
-            return claim.transition(ClaimStatus.APPROVED, approved_amount=decision.amount, **common)
+            return self._override(claim, agent_id, decision, role, common)
         if not reason:
             raise ValidationFailed("The rejection is not complete.", [FieldProblem("reason", "a reason is required")])
         return claim.transition(ClaimStatus.REJECTED, **common)
+
+
+    def _override(self, claim: Claim, agent_id: str, decision: Decision, role: str,
+                  common: dict) -> tuple[Claim, ClaimEvent]:
+        """Capped by the cover's limit (a supervisor may exceed it only explicitly), and above the
+        claimed amount only with a reason code; the timeline keeps the code and any limit exceeded."""
+        product = self._products.get(claim.product) if claim.product else None
+        limit = product.limit if product else None
+        claimed = claim.submission.amount
+        check = check_override(decision.amount, claimed, limit, reason_code=decision.reason_code,
+                               exceeds_limit=decision.exceeds_limit, supervisor=role == "supervisor")
+        after, event = claim.transition(ClaimStatus.APPROVED, approved_amount=decision.amount, **common)
+        detail = {**event.detail, "amount": str(decision.amount), "claimed_amount": str(claimed)}
+        if check.reason_code:
+            detail["reason_code"] = check.reason_code
+        if check.limit_exceeded:
+            detail["limit_exceeded"] = {"limit": str(limit), "by": agent_id, "role": role}
+            logger.warning("override above the cover's limit", extra={"claim_id": claim.claim_id,
+                                                                      "agent_id": agent_id})
+        return after, replace(event, detail=detail)
 
 
 class SurveyorService:
@@ -114,12 +140,13 @@ class SurveyorService:
     their capacity and sends the claim back to review)."""
 
     def __init__(self, claims: ClaimRepository, surveyors: SurveyorDirectory, notifier: Notifier,
-                 telemetry: Telemetry, clock: Callable[[], datetime] = utc_now):
+                 telemetry: Telemetry, clock: Callable[[], datetime] = utc_now, products: Catalogue | None = None):
         self._claims = claims
         self._surveyors = surveyors
         self._notifier = notifier
         self._telemetry = telemetry
         self._clock = clock
+        self._products = products or catalogue()
 
     def set_status(self, surveyor_id: str, status: SurveyorStatus) -> None:
         if not self._surveyors.set_status(surveyor_id, status):
@@ -135,11 +162,20 @@ class SurveyorService:
         if claim.status is not ClaimStatus.SURVEYOR_ASSIGNED:
             return claim  # already completed (a retry) or moved on by a person
         now = self._clock()
+        notes = (notes or "").strip()[:MAX_REASON] or None
         detail = {"assessed_amount": str(assessed_amount)} if assessed_amount is not None else {}
         if notes:
-            detail["notes"] = notes[:MAX_REASON]
+            detail["notes"] = notes
+        assessment = dict(survey_notes=notes, assessed_by=surveyor_id, assessed_at=now)
+        if assessed_amount is not None:
+            assessment["assessed_amount"] = assessed_amount
+            payable = self._payable_after_survey(claim, assessed_amount)
+            if payable is not None:
+                assessment["payable"] = payable
+                detail["suggested_payout"] = {"previous": None if claim.payable is None else str(claim.payable),
+                                              "new": str(payable)}
         done, e1 = claim.transition(ClaimStatus.SURVEY_COMPLETED, actor=f"surveyor:{surveyor_id}",
-                                    kind="claim.survey_completed", at=now)
+                                    kind="claim.survey_completed", at=now, **assessment)
         e1 = replace(e1, detail=detail)
         review, e2 = done.transition(ClaimStatus.IN_REVIEW, actor="system:dispatch", kind="claim.routed", at=now)
         if not self._claims.complete_survey(surveyor_id, claim, review, [e1, e2]):
@@ -147,3 +183,11 @@ class SurveyorService:
         self._telemetry.count("SurveysCompleted", 1)
         self._notifier.status_changed(review)
         return review
+
+    def _payable_after_survey(self, claim: Claim, assessed_amount: Decimal) -> Decimal | None:
+        """The suggestion from the assessed amount, by the same cover arithmetic as at scoring (limit,
+        deductible); None when the claim is not covered or its product is unknown (nothing to suggest)."""
+        product = self._products.get(claim.product) if claim.product else None
+        if not claim.covered or product is None:
+            return None
+        return payable_for(assessed_amount, product)

@@ -112,7 +112,7 @@ class PartnerDirectory(Protocol):
 
 
 class ClaimQueue(Protocol):
-    def to_scoring(self, claim_id: str, correlation_id: str | None) -> None: ...
+    def to_scoring(self, claim_id: str, correlation_id: str | None, delay_seconds: int = 0) -> None: ...
 
     def many_to_scoring(self, claims: list[tuple[str, str | None]]) -> list[str]:
         """Send several; returns the ids that could not be sent."""
@@ -125,7 +125,8 @@ class ClaimQueue(Protocol):
 
     def deferred(self) -> ContextManager["Outbox"]:
         """Within it (this thread), messages are held and sent together on exit; the outbox's
-        ``unsent`` then lists (kind, claim id) of those not taken: ``dispatch``, ``notify``, ``notify-dlq``."""
+        ``unsent`` then lists (kind, claim id) of those not taken: ``scoring``, ``dispatch``, ``notify``,
+        ``notify-dlq``."""
 
 
 class Outbox(Protocol):
@@ -179,8 +180,8 @@ class AttachmentIndex(Protocol):
     def claims_with(self, sha256: str, phash: str | None) -> set[str]:
         """Claims holding a photo with this SHA-256 or this perceptual hash (one query each)."""
 
-    def record(self, attachment: Attachment, before: Claim, after: Claim, event: ClaimEvent) -> bool:
-        """Attachment, claim and timeline event in one transaction. False if this attachment was
+    def record(self, attachment: Attachment, before: Claim, after: Claim, events: list[ClaimEvent]) -> bool:
+        """Attachment, claim and timeline events in one transaction. False if this attachment was
         already recorded (nothing written); ConcurrentUpdate if the claim changed meanwhile."""
 
 

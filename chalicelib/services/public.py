@@ -29,6 +29,7 @@ from chalicelib.services.intake import Accepted, IntakeRequest, IntakeService
 from chalicelib.services.ports import (
     AttachmentIndex,
     AttachmentStore,
+    ClaimQueue,
     ClaimRepository,
     PolicyDirectory,
     RateLimiter,
@@ -154,7 +155,8 @@ class AttachmentService:
 
     def __init__(self, claims: ClaimRepository, store: AttachmentStore, index: AttachmentIndex, telemetry: Telemetry,
                  allowed_types: tuple[str, ...], max_bytes: int,
-                 clock: Callable[[], datetime] = claim_domain.utc_now):
+                 clock: Callable[[], datetime] = claim_domain.utc_now, queue: ClaimQueue | None = None,
+                 notifier=None):
         self._claims = claims
         self._store = store
         self._index = index
@@ -162,6 +164,8 @@ class AttachmentService:
         self._types = allowed_types
         self._max_bytes = max_bytes
         self._clock = clock
+        self._queue = queue
+        self._notifier = notifier
 
     @traced
     def request_upload(self, claim: Claim, content_type: str, size: int | None) -> UploadTicket:
@@ -200,12 +204,17 @@ class AttachmentService:
             detail = {"attachment_id": attachment_id, "sha256": sha256, "phash": phash, "size": len(data)}
             if seen:
                 detail["seen_on_claims"] = list(seen)
+            now = self._clock()
             after, event = claim.record(
-                "claim.attachment_added", actor="system:attachments", detail=detail, at=self._clock(),
+                "claim.attachment_added", actor="system:attachments", detail=detail, at=now,
                 attachment_count=claim.attachment_count + 1,
                 reused_photo_claims=tuple(sorted(set(claim.reused_photo_claims) | set(seen))))
+            events = [event]
+            if seen and _approved_by_the_system(after):
+                after, held = _held_for_reused_photo(after, seen, now)
+                events.append(held)
             try:
-                recorded = self._index.record(attachment, claim, after, event)
+                recorded = self._index.record(attachment, claim, after, events)
             except ConcurrentUpdate:
                 continue  # the claim moved on meanwhile (scored, say): record on its new version
             if not recorded:
@@ -214,8 +223,54 @@ class AttachmentService:
             if seen:
                 self._telemetry.count("AttachmentsSeenBefore", 1)
                 logger.info("photo already seen on another claim", extra={"claim_id": claim_id, "seen_on": list(seen)})
+            if after.status is not claim.status:
+                self._telemetry.count("AutoApprovalsHeld", 1)
+                logger.warning("automatic approval held: photo already used on another claim",
+                               extra={"claim_id": claim_id})
+                if self._notifier is not None:
+                    self._notifier.status_changed(after)
+            elif after.status is ClaimStatus.AWAITING_PHOTOS and (seen or not after.photos_missing):
+                self._decide_now(after)
             return "recorded"
         raise ConcurrentUpdate("The claim kept changing; the attachment will be retried.")
+
+
+    def _decide_now(self, claim: Claim) -> None:
+        """The last expected photo is in (or one already used elsewhere): scoring may decide without
+        waiting for the window. Best effort: the delayed message decides at the window's close anyway."""
+        if self._queue is None:
+            return
+        try:
+            self._queue.to_scoring(claim.claim_id, claim.correlation_id)
+        except Exception:  # noqa: BLE001 - the photo is recorded; the window's message still comes
+            logger.warning("could not ask for an early decision; the photo window's message will decide",
+                           extra={"claim_id": claim.claim_id}, exc_info=True)
+
+
+HELD_FOR_REUSED_PHOTO = "photo_reused_after_auto_approval"
+
+
+def _approved_by_the_system(claim: Claim) -> bool:
+    """Approved automatically and not yet paid (CLOSED): a new signal can still put it before a person."""
+    return claim.status is ClaimStatus.APPROVED and claim.decision == claim_domain.AUTO_APPROVE
+
+
+def _held_for_reused_photo(claim: Claim, seen: tuple[str, ...], now: datetime) -> tuple[Claim, ClaimEvent]:
+    """Back to review with a hold: the approval is taken back (kept on the timeline) and the claim is
+    weighed again with the photo signal, so it enters the agent queue in the lane and at the priority
+    a reused photo gets at scoring."""
+    from chalicelib.domain.scoring import rescore_with_photos  # rare path: the scoring rules load only here
+
+    result = rescore_with_photos(claim.score_detail, claim.reused_photo_claims, claim.submission.amount)
+    held, event = claim.transition(
+        ClaimStatus.IN_REVIEW, actor="system:attachments", kind="claim.held", at=now, hold=True,
+        hold_reason=HELD_FOR_REUSED_PHOTO, decision=None, decided_by=None, approved_amount=None,
+        segment=result.segment, score=result.score, priority=result.priority, score_reasons=result.rule_ids,
+        score_detail=tuple(r.as_dict() for r in result.reasons))
+    detail = {**event.detail, "hold_reason": HELD_FOR_REUSED_PHOTO, "seen_on_claims": list(seen),
+              "previous_decision": claim.decision,
+              "previous_approved_amount": None if claim.approved_amount is None else str(claim.approved_amount)}
+    return held, replace(event, detail=detail)
 
 
 def next_step(status: ClaimStatus) -> str:
@@ -223,6 +278,7 @@ def next_step(status: ClaimStatus) -> str:
     return {
         ClaimStatus.RECEIVED: "wait_for_review",
         ClaimStatus.SCORED: "wait_for_review",
+        ClaimStatus.AWAITING_PHOTOS: "wait_for_review",
         ClaimStatus.IN_REVIEW: "wait_for_review",
         ClaimStatus.AWAITING_SURVEYOR: "wait_for_surveyor",
         ClaimStatus.WAITING_FOR_SURVEYOR: "wait_for_surveyor",

@@ -2,17 +2,19 @@
 versioned) and route it: auto-approved, to an agent, or on to dispatch for a field survey."""
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Iterator
 
-from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, Segment, utc_now
+from chalicelib.domain.claim import AUTO_APPROVE, Claim, ClaimEvent, ClaimStatus, Segment, iso, utc_now
 from chalicelib.domain.coverage import Coverage, check_coverage
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
 from chalicelib.domain.identity import normalise_phone, normalise_plate
 from chalicelib.domain.policy import Resolution
 from chalicelib.domain.products import Catalogue
-from chalicelib.domain.scoring import RuleSet, Signals, load_rules, score
+from chalicelib.domain.scoring import RuleSet, Signals, load_rules, rescore_with_photos, score
 from chalicelib.observability import logger, traced
 from chalicelib.services.attention import mark_needs_attention
 from chalicelib.services.batches import Preloaded, consumer_batch
@@ -48,7 +50,8 @@ class ScoringService:
     def batch(self, claim_ids: list[str]) -> Iterator["ScoringBatch"]:
         """A consumer batch: claims and the policies they name read up front (one BatchGetItem each),
         dispatch messages and partner notices sent together at the end."""
-        with consumer_batch(self._claims, self._queue, self._telemetry, claim_ids) as preloaded:
+        with consumer_batch(self._claims, self._queue, self._telemetry, claim_ids,
+                            required=frozenset({"dispatch", "scoring"})) as preloaded:
             resolver = self._resolver.with_known([c.submission for c in preloaded.read_ahead()
                                                   if c.status is ClaimStatus.RECEIVED])
             yield ScoringBatch(self, preloaded, resolver)
@@ -75,6 +78,8 @@ class ScoringService:
                 logger.info("claim scored", extra={"claim_id": claim_id, "segment": after.segment.value,
                                                    "score": after.score, "resolution": after.resolution,
                                                    "matched_by": after.matched_by, "covered": after.covered})
+        if claim.status is ClaimStatus.AWAITING_PHOTOS:
+            claim = self._photos_in_or_due(claim, correlation_id or claim.correlation_id)
         if claim.status is ClaimStatus.AWAITING_SURVEYOR:
             self._queue.to_dispatch(claim_id, correlation_id or claim.correlation_id)
         return claim.status
@@ -84,6 +89,51 @@ class ScoringService:
         something, goes to a person (so the reconciler never re-queues it into the same failure)."""
         return mark_needs_attention(self._claims, self._telemetry, claim_id, stage="scoring", error_class=error_class,
                                     stuck=_OWED_TO_SCORING, actor=ACTOR, clock=self._clock)
+
+    def _photos_in_or_due(self, claim: Claim, correlation_id: str | None) -> Claim:
+        """A claim awaiting its photos: still within the window with photos missing, it is asked back
+        for when the window closes (a delayed message; a redelivery asks again, harmlessly); else it is
+        decided now, its photo signals weighed again."""
+        now = self._clock()
+        due = claim.photos_due_by(self._photo_window(claim))
+        if due is not None and now < due:
+            self._queue.to_scoring(claim.claim_id, correlation_id, _delay_until(now, due))
+            return claim
+        after, events = self._decide_after_photos(claim, now)
+        try:
+            self._claims.save(claim, after, events)
+        except ConcurrentUpdate:
+            # a photo was recorded meanwhile: its message (or the delayed one) decides on the new version
+            logger.info("claim changed while deciding after its photos", extra={"claim_id": claim.claim_id})
+            return self._claims.get(claim.claim_id) or claim
+        self._notifier.status_changed(after)
+        self._telemetry.count("ClaimsDecidedAfterPhotos", 1, status=after.status.value)
+        logger.info("claim decided after its photos", extra={"claim_id": claim.claim_id,
+                                                              "status": after.status.value,
+                                                              "photos": after.attachment_count})
+        return after
+
+    def _decide_after_photos(self, claim: Claim, now) -> tuple[Claim, list[ClaimEvent]]:
+        """A photo already used on another claim sends it to a person (the score and lane weighed again
+        with the photo signal); otherwise the system approves the suggestion, as it would have."""
+        if claim.reused_photo_claims:
+            result = rescore_with_photos(claim.score_detail, claim.reused_photo_claims, claim.submission.amount,
+                                         self._rules)
+            routed, event = claim.transition(
+                ClaimStatus.IN_REVIEW, actor=ACTOR, kind="claim.routed", at=now, segment=result.segment,
+                score=result.score, priority=result.priority, score_reasons=result.rule_ids,
+                score_detail=tuple(r.as_dict() for r in result.reasons))
+            event = replace(event, detail={**event.detail, "reasons": [r.as_dict() for r in result.reasons],
+                                           "photos": claim.attachment_count})
+            return routed, [event]
+        approved, event = claim.transition(
+            ClaimStatus.APPROVED, actor=ACTOR, kind="claim.auto_approved", at=now, decision=AUTO_APPROVE,
+            decided_by=ACTOR, approved_amount=claim.payable)
+        return approved, [replace(event, detail={**event.detail, "photos": claim.attachment_count})]
+
+    def _photo_window(self, claim: Claim) -> int:
+        product = self._products.get(claim.product) if claim.product else None
+        return product.photo_window_seconds if product else 0
 
     def _assess(self, claim: Claim, resolver: PolicyResolver) -> tuple[Claim, list[ClaimEvent]]:
         """Resolution, coverage, score and route: four timeline entries, written together."""
@@ -112,6 +162,14 @@ class ScoringService:
         e2 = ClaimEvent(e2.claim_id, e2.seq, e2.at, e2.actor, e2.kind, e2.status,
                         {**e2.detail, "rules_version": result.rules_version,
                          "reasons": [r.as_dict() for r in result.reasons]})
+        due = scored.photos_due_by(product.photo_window_seconds) if result.auto_approve and product else None
+        if due is not None and now < due:
+            # the sender said photos follow: approving before they are in would never weigh them
+            waiting, e3 = scored.transition(ClaimStatus.AWAITING_PHOTOS, actor=ACTOR, kind="claim.awaiting_photos",
+                                            at=now)
+            e3 = replace(e3, detail={"expected": sub.attachments_expected, "received": scored.attachment_count,
+                                     "decide_by": iso(due)})
+            return waiting, [e1, e2, e3]
         if result.auto_approve:
             approved, e3 = scored.transition(
                 ClaimStatus.APPROVED, actor=ACTOR, kind="claim.auto_approved", at=now, decision="auto_approve",
@@ -173,6 +231,11 @@ class ScoringBatch:
     def unsent(self) -> set[str]:
         """Claims whose dispatch message did not reach the queue (known once the batch has ended)."""
         return self.preloaded.unsent
+
+
+def _delay_until(now: datetime, due: datetime) -> int:
+    """Whole seconds to ``due`` (at least 1, at most SQS's 900)."""
+    return max(1, min(900, math.ceil((due - now).total_seconds())))
 
 
 def _resolution_detail(resolution: Resolution, coverage: Coverage | None) -> dict:

@@ -127,7 +127,8 @@ FUNCTIONS: dict[str, FunctionAccess] = {
     ),
     # Scoring: the batch's claims and the policies they name (BatchGetItem), policy resolution by
     # order id, phone, plate, duplicate and velocity history, the scored claim + timeline (+ the
-    # policy's open-claim marker) in one transaction.
+    # policy's open-claim marker) in one transaction; a claim awaiting its photos comes back to itself
+    # with a delay (the photo window).
     "score_claims": FunctionAccess(
         tables=(
             TableGrant(Tables.CLAIMS, (_R, _BR, _W), ("caller-phone-index", "plate-loss-index", "policy-loss-index")),
@@ -135,8 +136,8 @@ FUNCTIONS: dict[str, FunctionAccess] = {
             TableGrant(Tables.POLICIES, (_R, _BR, _U), ("holder-phone-index", "order-id-index", "plate-index")),
         ),
         consume=SCORING_QUEUE.name,
-        send_to=(DISPATCH_QUEUE.name, NOTIFY_QUEUE.name),
-        queue_url_env=(DISPATCH_QUEUE.name, NOTIFY_QUEUE.name),
+        send_to=(SCORING_QUEUE.name, DISPATCH_QUEUE.name, NOTIFY_QUEUE.name),
+        queue_url_env=(SCORING_QUEUE.name, DISPATCH_QUEUE.name, NOTIFY_QUEUE.name),
     ),
     # Dispatch: the batch's claims (BatchGetItem), surveyors of each region and its neighbours (once
     # per batch), the reservation (surveyor + claim +
@@ -177,13 +178,17 @@ FUNCTIONS: dict[str, FunctionAccess] = {
         queue_url_env=(NOTIFY_QUEUE.name, NOTIFY_QUEUE.dlq_name),
         secrets=("PARTNER_CALLBACK_SECRETS",),
     ),
-    # S3 trigger: the photo, photos seen before (hash indexes), attachment + claim + timeline.
+    # S3 trigger: the photo, photos seen before (hash indexes), attachment + claim + timeline; the
+    # last expected photo asks scoring to decide (scoring queue), an automatic approval held for a
+    # reused photo tells the partner (notify queue).
     "record_attachment": FunctionAccess(
         tables=(
             TableGrant(Tables.ATTACHMENTS, (_W,), ("phash-index", "sha256-index")),
             TableGrant(Tables.CLAIMS, (_R, _W)),
             TableGrant(Tables.CLAIM_EVENTS, (_W,)),
         ),
+        send_to=(SCORING_QUEUE.name, NOTIFY_QUEUE.name),
+        queue_url_env=(SCORING_QUEUE.name, NOTIFY_QUEUE.name),
         s3_read=True,
     ),
 }

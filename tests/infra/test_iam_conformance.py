@@ -206,6 +206,12 @@ def _run_every_function(client, pipeline, queues, monkeypatch):  # noqa: F811 - 
     # scoring, dispatch, a surveyor's status and completed survey, an agent's screen pop, queue and decisions
     review = post_claim(client, claim_body(amount="135.50"))
     motor = post_claim(client, motor_claim_body(region="310115"), api_key=MOTOR)
+    # a claim whose photo follows: scoring asks for itself back when the photo window closes; and one
+    # approved by the system (their own policies: claims sharing one would be possible duplicates)
+    photo_follows = json.loads(post_claim(client, claim_body(
+        amount="86.00", attachments_expected=1, policy_number="PA2026000124", phone="+8613600136000")).body)["claim_id"]
+    auto_approved = json.loads(post_claim(client, claim_body(
+        amount="86.00", policy_number="PA2026000126", phone="+8615800158000")).body)["claim_id"]
     pipeline.score_all()
     pipeline.dispatch_all()
     motor_id = json.loads(motor.body)["claim_id"]
@@ -229,6 +235,10 @@ def _run_every_function(client, pipeline, queues, monkeypatch):  # noqa: F811 - 
                      body=json.dumps({"policy_number": "PA2026000123", "phone": "13800138000"}))
     status(client, form)
     upload(client, form["claim_id"], photo(3), headers={"x-status-token": form["status_token"]})
+    # the awaited photo asks scoring to decide now; a reused one puts an automatic approval on hold
+    upload(client, photo_follows, photo(4), headers={"x-api-key": ELEME})
+    upload(client, auto_approved, photo(4), headers={"x-api-key": ELEME})
+    assert bootstrap.container().claims.get(auto_approved).hold
 
     # the hotline: another IVR vendor, Twilio, Amazon Connect; then the contact entries
     post_event(client, call_started())

@@ -10,15 +10,16 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.adapters.models import SurveyorModel
 from chalicelib.domain.claim import ClaimStatus
-from infra.seed import DEMO_AGENT_TOKEN, DEMO_SURVEYOR_TOKENS
+from infra.seed import DEMO_AGENT_TOKEN, DEMO_SUPERVISOR_ID, DEMO_SUPERVISOR_TOKEN, DEMO_SURVEYOR_TOKENS
 from tests.fakes import SHANGHAI, claim_body, motor_claim_body
-from tests.integration.conftest import HELLOBIKE, MOTOR, post_claim, surveyor_load
+from tests.integration.conftest import HELLOBIKE, MOTOR, get_claim, post_claim, surveyor_load
 
 def days_ago(days: int) -> str:
     return (datetime.now(SHANGHAI) - timedelta(days=days)).replace(microsecond=0).isoformat()
 
 
 AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "application/json"}
+SUPERVISOR = {"authorization": f"Bearer {DEMO_SUPERVISOR_TOKEN}", "content-type": "application/json"}
 
 
 def submitted(client, body, api_key=None) -> str:
@@ -35,8 +36,8 @@ def in_review(client, pipeline, **body) -> str:
     return claim_id
 
 
-def decide(client, claim_id: str, body: dict, version: int | str | None):
-    headers = dict(AGENT)
+def decide(client, claim_id: str, body: dict, version: int | str | None, as_: dict = AGENT):
+    headers = dict(as_)
     if version is not None:
         headers["if-match"] = f'"{version}"' if isinstance(version, int) else version
     return client.http.post(f"/v1/agent/claims/{claim_id}/decision", headers=headers, body=json.dumps(body))
@@ -150,6 +151,77 @@ def test_override_needs_an_amount_and_a_reason(client, pipeline):
     claim = bootstrap.container().claims.get(claim_id)
     assert (claim.status, str(claim.approved_amount), claim.decision_reason) == (
         ClaimStatus.APPROVED, "80.00", "partial refund by shop")
+
+
+def test_an_override_above_the_covers_limit_is_refused_with_the_limit(client, pipeline):
+    # GIVEN a food-safety claim of 135.50 in review; the product covers at most 500.00 a claim
+    claim_id = in_review(client, pipeline)
+    before = bootstrap.container().claims.get(claim_id)
+
+    # WHEN an agent overrides it with 99,999.00, with a reason and a reason code
+    response = decide(client, claim_id, {"decision": "override", "amount": "99999.00", "reason": "goodwill",
+                                         "reason_code": "claimant_understated"}, before.version)
+
+    # THEN 422 naming the amount and the limit, and the claim is untouched
+    assert response.status_code == 422, response.body
+    error = json.loads(response.body)["error"]
+    assert [d["field"] for d in error["details"]] == ["amount"]
+    assert "500.00" in error["details"][0]["problem"]
+    assert bootstrap.container().claims.get(claim_id) == before
+
+
+def test_an_override_above_the_claimed_amount_needs_a_reason_code_from_the_list(client, pipeline):
+    # GIVEN a claim of 135.50 in review
+    claim_id = in_review(client, pipeline)
+    version = version_of(client, claim_id)
+    body = {"decision": "override", "amount": "200.00", "reason": "receipt for the hospital visit came later"}
+
+    # WHEN an agent overrides it above the claimed amount without a code, with one not on the list, then with one
+    missing = decide(client, claim_id, body, version)
+    unknown = decide(client, claim_id, {**body, "reason_code": "felt_generous"}, version)
+    done = decide(client, claim_id, {**body, "reason_code": "additional_damage_documented"}, version)
+
+    # THEN the first two are refused on reason_code, the last approves 200.00 and the code is on the timeline
+    assert (missing.status_code, unknown.status_code, done.status_code) == (400, 400, 200)
+    assert [d["field"] for d in json.loads(missing.body)["error"]["details"]] == ["reason_code"]
+    assert [d["field"] for d in json.loads(unknown.body)["error"]["details"]] == ["reason_code"]
+    assert str(bootstrap.container().claims.get(claim_id).approved_amount) == "200.00"
+    decided = bootstrap.container().claims.events(claim_id)[-1]
+    assert (decided.kind, decided.detail["reason_code"], decided.detail["claimed_amount"]) == (
+        "claim.decided", "additional_damage_documented", "135.50")
+    assert "limit_exceeded" not in decided.detail
+
+
+def test_an_override_at_or_below_the_claimed_amount_needs_no_reason_code(client, pipeline):
+    claim_id = in_review(client, pipeline)
+    done = decide(client, claim_id, {"decision": "override", "amount": "135.50", "reason": "as claimed"},
+                  version_of(client, claim_id))
+    assert done.status_code == 200, done.body
+
+
+def test_a_supervisor_exceeds_the_limit_only_by_saying_so_and_the_timeline_records_it(client, pipeline):
+    # GIVEN a claim of 135.50 in review on a product whose limit is 500.00
+    claim_id = in_review(client, pipeline)
+    version = version_of(client, claim_id)
+    body = {"decision": "override", "amount": "800.00", "reason": "court ruling", "reason_code": "statutory_requirement"}
+
+    # WHEN a supervisor overrides above the limit without saying so, an agent says so, and the supervisor says so
+    unsaid = decide(client, claim_id, body, version, as_=SUPERVISOR)
+    by_agent = decide(client, claim_id, {**body, "exceeds_limit": True}, version)
+    said = decide(client, claim_id, {**body, "exceeds_limit": True}, version, as_=SUPERVISOR)
+
+    # THEN only the last is taken: 800.00 approved, and the timeline says the limit was exceeded, by whom, and the limit
+    assert (unsaid.status_code, by_agent.status_code, said.status_code) == (422, 422, 200)
+    assert "500.00" in json.loads(unsaid.body)["error"]["details"][0]["problem"]
+    claim = bootstrap.container().claims.get(claim_id)
+    assert (claim.status, str(claim.approved_amount), claim.decided_by) == (
+        ClaimStatus.APPROVED, "800.00", DEMO_SUPERVISOR_ID)
+    decided = bootstrap.container().claims.events(claim_id)[-1]
+    assert decided.detail["limit_exceeded"] == {"limit": "500.00", "by": DEMO_SUPERVISOR_ID, "role": "supervisor"}
+    assert decided.detail["reason_code"] == "statutory_requirement"
+    # AND agents see it on the claim's timeline
+    view = json.loads(client.http.get(f"/v1/agent/claims/{claim_id}", headers=AGENT).body)
+    assert view["timeline"][-1]["detail"]["limit_exceeded"]["by"] == DEMO_SUPERVISOR_ID
 
 
 def test_reject_needs_a_reason(client, pipeline):
@@ -282,6 +354,39 @@ def test_completing_a_survey_frees_capacity_and_sends_the_claim_to_review_once(c
     assert surveyor_load(surveyor_id) == load - 1
     kinds = [e.kind for e in bootstrap.container().claims.events(claim_id)]
     assert kinds[-2:] == ["claim.survey_completed", "claim.routed"] and kinds.count("claim.survey_completed") == 1
+
+
+def test_a_surveyors_assessment_is_shown_to_the_agent_and_the_suggestion_follows_it(client, pipeline, log_output):
+    # GIVEN a motor claim of 3,200.00 (suggested 2,700.00 after the 500.00 deductible) assigned to a surveyor
+    claim_id = submitted(client, motor_claim_body(region="310115"), api_key=MOTOR)
+    pipeline.score_all()
+    pipeline.dispatch_all()
+    surveyor_id = bootstrap.container().claims.get(claim_id).surveyor_id
+    assert str(bootstrap.container().claims.get(claim_id).payable) == "2700.00"
+    notes = "后保险杠更换，左尾灯破裂 rear bumper replaced"
+
+    # WHEN the surveyor completes it, assessing 2,800.00 with notes
+    done = client.http.post(f"/v1/surveyors/{surveyor_id}/assignments/{claim_id}/complete",
+                            headers=surveyor_headers(surveyor_id),
+                            body=json.dumps({"assessed_amount": "2800.00", "notes": notes}))
+    assert done.status_code == 200, done.body
+
+    # THEN the agent's view shows the assessment, who made it and when, and the suggestion recomputed from it
+    # with the same cover arithmetic (2,800.00 less the 500.00 deductible), previous and new on the timeline
+    view = json.loads(client.http.get(f"/v1/agent/claims/{claim_id}", headers=AGENT).body)
+    survey = view["survey"]
+    assert (survey["assessed_amount"], survey["notes"], survey["assessed_by"]) == ("2800.00", notes, surveyor_id)
+    assert survey["assessed_at"]
+    assert view["triage"]["suggested_payout"] == "2300.00"
+    completed = next(e for e in view["timeline"] if e["kind"] == "claim.survey_completed")
+    assert completed["detail"]["suggested_payout"] == {"previous": "2700.00", "new": "2300.00"}
+    # AND accepting the suggestion pays the assessed figure
+    accepted = decide(client, claim_id, {"decision": "accept"}, view["version"])
+    assert json.loads(accepted.body)["decision"]["approved_amount"] == "2300.00"
+    # AND the notes reach neither the partner's view nor any log line
+    partner_view = get_claim(client, claim_id, api_key=MOTOR)
+    assert partner_view.status_code == 200 and notes not in partner_view.body.decode("utf-8")
+    assert "rear bumper replaced" not in log_output()
 
 
 def test_another_surveyor_cannot_complete_someone_elses_assignment(client, pipeline):

@@ -10,11 +10,14 @@ import requests
 from PIL import Image, ImageDraw
 
 from chalicelib import bootstrap
-from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, Tables
-from tests.fakes import yesterday_in_shanghai
+from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, NOTIFY_QUEUE, SCORING_QUEUE, Tables
+from chalicelib.domain.claim import ClaimStatus
+from infra.seed import DEMO_AGENT_TOKEN
+from tests.fakes import claim_body, yesterday_in_shanghai
 from tests.integration.conftest import ELEME, HELLOBIKE
 
 JSON = {"content-type": "application/json"}
+AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
 FORM = {"submission_key": "5b0c7a52-9a0e-4d53-8f3e-1f7d6c2b9a11", "policy_number": "pa 2026000123",
         "phone": "138 0013 8000", "loss_type": "food_safety", "occurred_at": yesterday_in_shanghai().isoformat(),
         "region_code": "310115", "description": "午餐外卖后腹泻", "amount": "45.00", "language": "en"}
@@ -278,6 +281,60 @@ def test_a_photo_already_used_on_another_claim_is_flagged_even_recompressed(clie
     assert claim.reused_photo_claims == (partner_claim["claim_id"],)
     assert bootstrap.container().claims.events(answer["claim_id"])[-1].detail["seen_on_claims"] == [
         partner_claim["claim_id"]]
+
+
+def partner_claim(client, **body) -> str:
+    response = client.http.post("/v1/claims", headers={**JSON, "x-api-key": ELEME},
+                                body=json.dumps(claim_body(**body), ensure_ascii=False))
+    assert response.status_code == 202, response.body
+    return json.loads(response.body)["claim_id"]
+
+
+def test_a_reused_photo_after_an_automatic_approval_puts_the_claim_back_in_review_on_hold(client, pipeline, queues):
+    # GIVEN a claim with a photo, and an 86.00 food-safety claim approved by the system a second after it came in
+    other = partner_claim(client, amount="60.00", policy_number="PA2026000124", phone="+8613600136000")
+    upload(client, other, photo(5), headers={"x-api-key": ELEME})
+    claim_id = partner_claim(client, amount="86.00")
+    pipeline.score_all()
+    approved = bootstrap.container().claims.get(claim_id)
+    assert (approved.status, approved.decision) == (ClaimStatus.APPROVED, "auto_approve")
+    queues.receive_all(NOTIFY_QUEUE.name)
+
+    # WHEN its photo, uploaded next, turns out to be the other claim's
+    assert upload(client, claim_id, photo(5), headers={"x-api-key": ELEME}) == {"outcome": "recorded"}
+
+    # THEN it is back in review with a hold, the approval gone; the timeline says why; the partner is told
+    held = bootstrap.container().claims.get(claim_id)
+    assert (held.status, held.hold, held.hold_reason, held.decision, held.approved_amount) == (
+        ClaimStatus.IN_REVIEW, True, "photo_reused_after_auto_approval", None, None)
+    last = bootstrap.container().claims.events(claim_id)[-1]
+    assert (last.kind, last.status, last.detail["seen_on_claims"], last.detail["previous_decision"],
+            last.detail["previous_approved_amount"]) == (
+        "claim.held", ClaimStatus.IN_REVIEW, [other], "auto_approve", "86.00")
+    assert [(b["claim_id"], b["status"]) for b in queues.bodies(NOTIFY_QUEUE.name)] == [(claim_id, "IN_REVIEW")]
+    # AND an agent finds it in the queue, marked as held, and decides it
+    queue = json.loads(client.http.get("/v1/agent/queue", headers=AGENT).body)["claims"]
+    entry = next(c for c in queue if c["claim_id"] == claim_id)
+    assert (entry["hold"], entry["hold_reason"], entry["segment"]) == (
+        True, "photo_reused_after_auto_approval", "STANDARD_REVIEW")
+
+
+def test_a_claim_expecting_a_photo_is_decided_when_the_photo_is_in(client, pipeline, queues):
+    # GIVEN an 86.00 food-safety claim whose partner says one photo follows, scored before the photo came
+    claim_id = partner_claim(client, amount="86.00", attachments_expected=1)
+    pipeline.score_all()
+    assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.AWAITING_PHOTOS
+    assert queues.attribute(SCORING_QUEUE.name, "ApproximateNumberOfMessagesDelayed") == 1  # back when the window closes
+
+    # WHEN the photo is recorded
+    upload(client, claim_id, photo(6), headers={"x-api-key": ELEME})
+
+    # THEN the claim is decided at once (no wait for the window): approved by the system, as before
+    pipeline.score_all()
+    claim = bootstrap.container().claims.get(claim_id)
+    assert (claim.status, claim.decision, str(claim.approved_amount)) == (ClaimStatus.APPROVED, "auto_approve", "86.00")
+    kinds = [e.kind for e in bootstrap.container().claims.events(claim_id)]
+    assert kinds[-3:] == ["claim.awaiting_photos", "claim.attachment_added", "claim.auto_approved"]
 
 
 def test_an_oversize_or_wrong_type_photo_is_refused_before_any_upload(client):

@@ -18,9 +18,14 @@ ALLOWED = [(a, b) for a, b in ALL_PAIRS if b in TRANSITIONS[a]]
 ILLEGAL = [(a, b) for a, b in ALL_PAIRS if b not in TRANSITIONS[a]]
 
 
-def _claim_in(status: ClaimStatus, version: int = 4, event_seq: int = 6) -> Claim:
+def _claim_in(status: ClaimStatus, version: int = 4, event_seq: int = 6, decision: str | None = None) -> Claim:
+    """An approved claim is taken as approved by the system unless ``decision`` says otherwise: only
+    those may go back to review."""
+    if decision is None and status is ClaimStatus.APPROVED:
+        decision = "auto_approve"
     return Claim(claim_id="CLM-01M89KMC8SKZE7MME4AQ1K4GK3", owner="eleme", submission=submission(),
-                 status=status, received_at=AT, updated_at=AT, version=version, event_seq=event_seq)
+                 status=status, received_at=AT, updated_at=AT, version=version, event_seq=event_seq,
+                 decision=decision)
 
 
 def _pair_id(pair) -> str:
@@ -61,6 +66,28 @@ def test_illegal_transition_is_refused(current, target):
     # THEN it refuses
     with pytest.raises(IllegalTransition):
         claim.transition(target, actor="agent:li", kind="test.move", at=LATER)
+
+
+def test_a_claim_waiting_for_its_photos_is_then_approved_or_reviewed():
+    # GIVEN the table
+    # WHEN a scored claim that would be approved waits for its photos
+    # THEN it may wait, and from there only be approved or go to review
+    assert ClaimStatus.AWAITING_PHOTOS in TRANSITIONS[ClaimStatus.SCORED]
+    assert TRANSITIONS[ClaimStatus.AWAITING_PHOTOS] == frozenset({ClaimStatus.APPROVED, ClaimStatus.IN_REVIEW})
+
+
+@pytest.mark.parametrize("decision", ["accept", "override"])
+def test_only_an_automatic_approval_goes_back_to_review(decision):
+    # GIVEN claims approved by the system and by an agent
+    automatic, by_agent = _claim_in(ClaimStatus.APPROVED), _claim_in(ClaimStatus.APPROVED, decision=decision)
+
+    # WHEN each is sent back to review
+    held, _ = automatic.transition(ClaimStatus.IN_REVIEW, actor="system:attachments", kind="claim.held", at=LATER)
+
+    # THEN the automatic approval goes, a person's decision stands
+    assert held.status is ClaimStatus.IN_REVIEW
+    with pytest.raises(IllegalTransition):
+        by_agent.transition(ClaimStatus.IN_REVIEW, actor="system:attachments", kind="claim.held", at=LATER)
 
 
 def test_closed_is_final():

@@ -1,6 +1,7 @@
 """ScoringService with fakes: score once, route by segment, idempotent on redelivery."""
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from datetime import datetime, timedelta, timezone
 
@@ -29,8 +30,13 @@ def telemetry():
 
 
 @pytest.fixture
-def scoring(claims, queue, telemetry):
-    return scoring_service(claims, queue, telemetry, Clock(NOW))
+def clock():
+    return Clock(NOW)
+
+
+@pytest.fixture
+def scoring(claims, queue, telemetry, clock):
+    return scoring_service(claims, queue, telemetry, clock)
 
 
 def _stored(claims, **sub) -> str:
@@ -76,6 +82,107 @@ def test_a_tiny_covered_claim_is_auto_approved_with_its_suggested_payout(scoring
     assert "payout.auto_approve" in claim.score_reasons
     assert claims.events(claim_id)[-1].kind == "claim.auto_approved"
     assert queue.on("dispatch") == []
+
+
+def _expecting_photos(claims, expected: int = 1, **sub) -> str:
+    sub.setdefault("occurred_at", NOW - timedelta(days=1))
+    new = new_claim(sub=replace(submission(**sub), attachments_expected=expected), at=NOW)
+    claims.add(new)
+    return new.claim.claim_id
+
+
+def _photo_recorded(claims, claim_id: str, *, seen_on: tuple[str, ...] = ()) -> None:
+    """As AttachmentService records an upload: one more photo, and the claims it was seen on."""
+    claim = claims.get(claim_id)
+    claims.save(claim, *_one(claim.record("claim.attachment_added", actor="system:attachments", detail={},
+                                          attachment_count=claim.attachment_count + 1,
+                                          reused_photo_claims=claim.reused_photo_claims + seen_on)))
+
+
+def test_a_claim_expecting_photos_waits_for_them_instead_of_being_approved(scoring, claims, queue):
+    # GIVEN a tiny clean food-safety claim whose partner said one photo follows (the product waits 600 s)
+    claim_id = _expecting_photos(claims, amount="86.00")
+
+    # WHEN it is scored at once, before the photo is in
+    status = scoring.score(claim_id, "abc-123")
+
+    # THEN it is not approved: it awaits its photos, and comes back to scoring when the window closes
+    claim = claims.get(claim_id)
+    assert status is ClaimStatus.AWAITING_PHOTOS
+    assert (claim.decision, claim.approved_amount) == (None, None)
+    assert claims.events(claim_id)[-1].kind == "claim.awaiting_photos"
+    assert [(s.queue, s.claim_id, s.correlation_id, s.delay_seconds) for s in queue.sent] == [
+        ("scoring", claim_id, "abc-123", 600)]
+
+
+def test_when_the_window_closes_without_a_reused_photo_the_claim_is_approved_as_before(scoring, claims, queue, clock):
+    # GIVEN a claim awaiting its photo
+    clock_claim = _expecting_photos(claims, amount="86.00")
+    scoring.score(clock_claim)
+    clock.advance(seconds=600)
+
+    # WHEN the delayed message brings it back after the window
+    status = scoring.score(clock_claim)
+
+    # THEN the system approves the suggested payout
+    claim = claims.get(clock_claim)
+    assert status is ClaimStatus.APPROVED
+    assert (claim.decision, claim.approved_amount, claim.decided_by) == ("auto_approve", Decimal("86.00"),
+                                                                         "system:scoring")
+    assert claims.events(clock_claim)[-1].kind == "claim.auto_approved"
+
+
+def test_a_reused_photo_sends_the_waiting_claim_to_review(scoring, claims, queue):
+    # GIVEN a claim awaiting its photo, which arrives and was already on another claim
+    claim_id = _expecting_photos(claims, amount="86.00")
+    scoring.score(claim_id)
+    _photo_recorded(claims, claim_id, seen_on=("CLM-OTHER",))
+
+    # WHEN it is decided (the last expected photo is in: no need to wait for the window)
+    status = scoring.score(claim_id)
+
+    # THEN it goes to an agent, in the standard review lane, with the photo rule among its reasons
+    claim = claims.get(claim_id)
+    assert status is ClaimStatus.IN_REVIEW
+    assert (claim.segment, claim.decision) == (Segment.STANDARD_REVIEW, None)
+    assert "photos.reused" in claim.score_reasons and claim.score > 0
+    assert claims.events(claim_id)[-1].kind == "claim.routed"
+
+
+def test_a_claim_still_waiting_is_not_decided_by_an_early_or_redelivered_message(scoring, claims, queue, clock):
+    # GIVEN a claim expecting two photos, one of them in, 100 s into its window
+    claim_id = _expecting_photos(claims, expected=2, amount="86.00")
+    scoring.score(claim_id)
+    _photo_recorded(claims, claim_id)
+    before = claims.get(claim_id)
+    clock.advance(seconds=100)
+    queue.sent.clear()
+
+    # WHEN a message for it arrives (redelivered, say)
+    status = scoring.score(claim_id)
+
+    # THEN nothing changes; it is asked back for when the window closes
+    assert status is ClaimStatus.AWAITING_PHOTOS
+    assert claims.get(claim_id) == before
+    assert [(s.queue, s.delay_seconds) for s in queue.sent] == [("scoring", 500)]
+
+
+def test_once_decided_a_late_message_changes_nothing(scoring, claims, queue, clock):
+    claim_id = _expecting_photos(claims, amount="86.00")
+    scoring.score(claim_id)
+    _photo_recorded(claims, claim_id)
+    scoring.score(claim_id)
+    decided = claims.get(claim_id)
+    queue.sent.clear()
+    clock.advance(seconds=600)
+    assert scoring.score(claim_id) is ClaimStatus.APPROVED
+    assert claims.get(claim_id) == decided and queue.sent == []
+
+
+def test_a_claim_expecting_no_photos_is_approved_at_once(scoring, claims, queue):
+    claim_id = _stored(claims, amount="86.00")
+    assert scoring.score(claim_id) is ClaimStatus.APPROVED
+    assert queue.sent == []
 
 
 def test_every_reason_is_kept_with_its_weight_evidence_and_the_rules_version(scoring, claims):

@@ -122,6 +122,16 @@ def test_a_bad_ivr_secret_entry_is_refused_without_echoing_it(value):
     assert value.split(":")[-1] not in str(refused.value)
 
 
+def test_an_agent_token_may_name_the_supervisor_role_and_a_surveyor_token_may_not():
+    digest = "cd" * 32
+    tokens = Settings.from_env({"AGENT_TOKENS": f"agent-1:{'ab' * 32}, boss-1:{digest}:supervisor"}).agent_tokens
+    assert tokens == (("agent-1", "ab" * 32), ("boss-1", digest, "supervisor"))
+    with pytest.raises(ValueError):
+        Settings.from_env({"AGENT_TOKENS": f"boss-1:{digest}:admin"})
+    with pytest.raises(ValueError):
+        Settings.from_env({"SURVEYOR_TOKENS": f"SV-1:{digest}:supervisor"})
+
+
 def test_agent_tokens_are_hashes_only():
     digest = "ab" * 32
     assert Settings.from_env({"AGENT_TOKENS": f"agent-1:{digest.upper()}"}).agent_tokens == (("agent-1", digest),)
