@@ -95,6 +95,20 @@ def test_claims_from_partners_on_the_callers_number_show_as_open(client, pipelin
     assert [c["claim_id"] for c in view["open_claims"]] == [claim_id]
 
 
+def test_a_contact_flow_that_identifies_the_caller_twice_shows_the_call_once(client, pipeline):
+    # GIVEN a call whose contact flow invoked the identify function twice (a loop back to the menu, or
+    # Connect invoking again after a slow answer)
+    for _ in range(2):
+        identify(client, flow_event(caller=ZHAO, contact_id="call-twice"))
+    pipeline.record_contacts()
+
+    # WHEN an agent's screen pops for that number
+    view = json.loads(screen_pop(client, ZHAO).body)
+
+    # THEN the call's identification is listed once
+    assert [(c["kind"], c["contact_id"]) for c in view["contacts"]] == [("identified", "call-twice")]
+
+
 # -- contacts consumer ---------------------------------------------------------------------------------
 
 def contacts_stored() -> int:
@@ -115,6 +129,25 @@ def test_contacts_consumer_is_idempotent_under_redelivery(client, pipeline, queu
     # THEN both runs succeed and there are two entries, not four
     assert first == second == {"batchItemFailures": []}
     assert contacts_stored() == 2
+
+
+def test_a_replayed_contact_in_the_same_batch_as_its_original_is_written_once(client, pipeline, queues, log_output):
+    # GIVEN a contact message and its exact replay (same call, step and time), received in one batch
+    identify(client, flow_event(caller=ZHAO, contact_id="call-1"))
+    [message] = queues.receive(CONTACTS_QUEUE.name)
+    queues.send(CONTACTS_QUEUE.name, message["Body"])
+    messages = queues.receive(CONTACTS_QUEUE.name) + [message]
+    assert len(messages) == 2
+
+    log_output()
+
+    # WHEN the consumer processes the batch (one BatchWriteItem may not name a key twice)
+    answer = pipeline.invoke("record_contacts", messages)
+
+    # THEN both succeed at the first write (not by falling back to one write per entry), one entry stored
+    assert answer == {"batchItemFailures": []}
+    assert "not written" not in log_output()
+    assert contacts_stored() == 1
 
 
 def test_an_unreadable_contact_message_fails_alone(client, pipeline, queues):
