@@ -34,12 +34,13 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import unquote
 
 import boto3
 from chalice import Chalice
 from chalice.cli.factory import CLIFactory
 from chalice.config import Config
-from chalice.local import LambdaContext, create_local_server
+from chalice.local import ChaliceRequestHandler, LambdaContext, create_local_server
 
 from chalicelib.adapters.resources import (
     CONTACTS_QUEUE,
@@ -50,6 +51,7 @@ from chalicelib.adapters.resources import (
     QueueSpec,
 )
 from chalicelib.adapters.models import PartnerModel
+from chalicelib.observability import MASK, redact
 from infra.partner_receiver import PartnerReceiver
 from infra.provision import create_all, notify_queue_of_uploads
 from chalicelib.services.auth import hash_api_key
@@ -367,6 +369,27 @@ def scheduled_event(region: str) -> dict:
             "detail": {}}
 
 
+# -- the API's request log ---------------------------------------------------------------------------
+
+# The deprecated screen pop carries the caller's number in its path, in whatever form the desk wrote it.
+_NUMBER_IN_PATH = re.compile(r"(/v1/agent/callers/)(?!lookup\b)[^\s?#]+")
+
+
+def request_log_line(text: str) -> str:
+    """A request line as the local server logs it, without personal data: the deprecated screen pop's
+    number is masked whatever its form, and anything else shaped like a phone, an ID number or a plate
+    (URL-decoded first) is masked as the app's own log lines are."""
+    return redact(unquote(_NUMBER_IN_PATH.sub(r"\1" + MASK, text)))
+
+
+class _MaskedRequestLog(ChaliceRequestHandler):
+    """Chalice's dev-server handler, whose request log (stderr) goes through ``request_log_line``."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] "
+                         f"{request_log_line(format % args)}\n")
+
+
 # -- banner ----------------------------------------------------------------------------------------
 
 def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconcile_every: int,
@@ -383,8 +406,9 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
                  f"openssl dgst -sha256 -hmac {shlex.quote(DEMO_IVR_SECRET)} | sed 's/^.* //'); "
                  f"curl -s -X POST {api_url}/v1/ivr/events -H 'content-type: application/json' "
                  f"-H \"X-Signature: t=$T,v1=$SIG\" -d \"$BODY\"; echo")
-    screen_pop = (f"curl -s {api_url}/v1/agent/callers/%2B8613800138000 "
-                  f"-H 'Authorization: Bearer {DEMO_AGENT_TOKEN}'; echo")
+    lookup = json.dumps({"phone": "+8613800138000"})
+    screen_pop = (f"curl -s -X POST {api_url}/v1/agent/callers/lookup -H 'content-type: application/json' "
+                  f"-H 'Authorization: Bearer {DEMO_AGENT_TOKEN}' -d {shlex.quote(lookup)}; echo")
     partners = "\n".join(f"    {p.partner_id:<13} x-api-key: {p.api_key:<30} ({p.name})" for p in DEMO_PARTNERS)
     rule = "=" * 100
     lambda_api = (f"\n    Lambda API   {lambda_url}/2015-03-31/functions/<name>/invocations  "
@@ -474,6 +498,7 @@ def run(stop: threading.Event) -> None:
         from app import app  # only now: Powertools and settings read the environment on import
 
         server = create_local_server(app, config, HOST, api_port)
+        server.server.RequestHandlerClass = partial(_MaskedRequestLog, app_object=app, config=config)
         threading.Thread(target=server.server.serve_forever, name="api", daemon=True).start()
         running.callback(server.server.server_close)
         running.callback(server.shutdown)

@@ -20,6 +20,12 @@ class DecisionIn(_Strict):
     reason: Reason | None = None
 
 
+class CallerLookupIn(_Strict):
+    """The screen pop's question: the caller's number goes in the body, so no access log records it."""
+
+    phone: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class SurveyorStatusIn(_Strict):
     status: Literal["AVAILABLE", "OFF_DUTY"]
 

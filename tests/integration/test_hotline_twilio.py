@@ -320,8 +320,9 @@ def test_twilio_calls_appear_in_the_agents_screen_pop(client, pipeline):
 
     # WHEN the contacts consumer has recorded the call's entries and an agent's screen pops
     pipeline.record_contacts()
-    response = client.http.get("/v1/agent/callers/%2B8613800138000",
-                               headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
+    response = client.http.post("/v1/agent/callers/lookup", body=json.dumps({"phone": KNOWN}),
+                                headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}",
+                                         "content-type": "application/json"})
 
     # THEN the agent sees both steps of the call, on the Twilio channel, and the claim it took
     assert response.status_code == 200, response.body
@@ -341,8 +342,9 @@ def test_a_retried_incoming_call_webhook_shows_once_in_the_screen_pop(client, pi
 
     # WHEN the contacts consumer has recorded the call's entries and an agent's screen pops
     pipeline.record_contacts()
-    response = client.http.get("/v1/agent/callers/%2B8613800138000",
-                               headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
+    response = client.http.post("/v1/agent/callers/lookup", body=json.dumps({"phone": KNOWN}),
+                                headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}",
+                                         "content-type": "application/json"})
 
     # THEN the call was identified once, as far as the agent can see
     assert response.status_code == 200, response.body
