@@ -132,6 +132,7 @@ def claim_to_model(claim: Claim) -> ClaimModel:
         approved_amount=None if claim.approved_amount is None else str(claim.approved_amount),
         decided_by=claim.decided_by,
         decision_reason=claim.decision_reason,
+        reason_code=claim.reason_code,
         review_queue=REVIEW_QUEUE if claim.needs_a_person else None,
         review_rank=review_rank(claim) if claim.needs_a_person else None,
     )
@@ -187,6 +188,7 @@ def claim_from_model(m: ClaimModel) -> Claim:
         approved_amount=None if m.approved_amount is None else Decimal(m.approved_amount),
         decided_by=m.decided_by,
         decision_reason=m.decision_reason,
+        reason_code=m.reason_code,
     )
 
 

@@ -131,6 +131,7 @@ class ClaimModel(Model):
     approved_amount = UnicodeAttribute(null=True)
     decided_by = UnicodeAttribute(null=True)
     decision_reason = UnicodeAttribute(null=True)
+    reason_code = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     review_rank = UnicodeAttribute(null=True)
 

@@ -96,7 +96,7 @@ def agent_decision(claim_id: str):
 
     body = parse(DecisionIn, read_json_body(request, MAX_BODY), "decision")
     decision = Decision(Action(body.decision), int(match.group(1)),
-                        Decimal(body.amount) if body.amount is not None else None, body.reason)
+                        Decimal(body.amount) if body.amount is not None else None, body.reason, body.reason_code)
     c = container()
     claim = c.decisions.decide(claim_id, agent, decision)
     return json_response(agent_claim_view(claim, c.claims.events(claim_id)), headers={"ETag": f'"{claim.version}"'})

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from chalicelib.domain.outcome import REJECTION_REASONS
 from chalicelib.schemas.claims import Money
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -18,6 +19,9 @@ class DecisionIn(_Strict):
     decision: Literal["accept", "override", "reject"]
     amount: Money | None = None
     reason: Reason | None = None
+    # A rejection's reason as the customer reads it (chalicelib/domain/outcome.py); `reason` stays the
+    # agent's own note, never shown to the customer.
+    reason_code: Literal[REJECTION_REASONS] | None = None  # type: ignore[valid-type]
 
 
 class CallerLookupIn(_Strict):

@@ -9,6 +9,7 @@ from typing import Callable
 
 from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, FieldProblem, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.outcome import REJECTION_REASONS
 from chalicelib.domain.surveyor import SurveyorStatus
 from chalicelib.observability import logger, traced
 from chalicelib.services.ports import ClaimRepository, ReviewQueue, SurveyorDirectory, Telemetry
@@ -33,6 +34,7 @@ class Decision:
     expected_version: int
     amount: Decimal | None = None
     reason: str | None = None
+    reason_code: str | None = None  # a rejection's, for the customer (domain/outcome.py)
 
 
 class Notifier:
@@ -86,6 +88,12 @@ class DecisionService:
         reason = (decision.reason or "").strip() or None
         if reason and len(reason) > MAX_REASON:
             raise ValidationFailed("The reason is too long.", [FieldProblem("reason", f"at most {MAX_REASON} characters")])
+        if decision.reason_code is not None and decision.action is not Action.REJECT:
+            raise ValidationFailed("Only a rejection has a reason code.", [FieldProblem(
+                "reason_code", "only with decision reject")])
+        if decision.reason_code is not None and decision.reason_code not in REJECTION_REASONS:
+            raise ValidationFailed("The reason code is not known.", [FieldProblem(
+                "reason_code", f"must be one of {', '.join(REJECTION_REASONS)}")])
         actor, now = f"agent:{agent_id}", self._clock()
         common = dict(actor=actor, kind="claim.decided", at=now, decided_by=agent_id, decision=decision.action.value,
                       decision_reason=reason)
@@ -104,7 +112,7 @@ class DecisionService:
             return claim.transition(ClaimStatus.APPROVED, approved_amount=decision.amount, **common)
         if not reason:
             raise ValidationFailed("The rejection is not complete.", [FieldProblem("reason", "a reason is required")])
-        return claim.transition(ClaimStatus.REJECTED, **common)
+        return claim.transition(ClaimStatus.REJECTED, reason_code=decision.reason_code, **common)
 
 
 class SurveyorService:
