@@ -34,6 +34,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import unquote
 
 import boto3
 from chalice import Chalice
@@ -58,6 +59,7 @@ from chalicelib.adapters.resources import (
     QueueSpec,
 )
 from chalicelib.adapters.models import PartnerModel
+from chalicelib.observability import MASK, redact
 from infra.gateway_errors import GATEWAY_ERRORS
 from infra.partner_receiver import PartnerReceiver
 from infra.provision import create_all, notify_queue_of_uploads
@@ -358,7 +360,8 @@ class LambdaInvokeServer:
 class GatewayRequestHandler(ChaliceRequestHandler):
     """Chalice's dev server, answering what it refuses itself as the deployed API Gateway does (its
     gateway responses, infra/gateway_errors.py): an unknown route is a 404 in the contract's error shape,
-    not Chalice's copy of API Gateway's default 403 ``Missing Authentication Token``."""
+    not Chalice's copy of API Gateway's default 403 ``Missing Authentication Token``; its request log
+    masks personal data."""
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):  # no route for this path (the app has no authorizers)
@@ -370,6 +373,11 @@ class GatewayRequestHandler(ChaliceRequestHandler):
         answer = GATEWAY_ERRORS[response_type]
         headers = {**(error.headers or {}), "Content-Type": "application/json", **answer.headers}
         self._send_http_response(answer.status or status, headers, answer.body())
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        """The request log (stderr) goes through ``request_log_line``: no phone number in it."""
+        sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] "
+                         f"{request_log_line(format % args)}\n")
 
 
 def api_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
@@ -404,6 +412,19 @@ def scheduled_event(region: str) -> dict:
             "detail": {}}
 
 
+# -- the API's request log ---------------------------------------------------------------------------
+
+# The deprecated screen pop carries the caller's number in its path, in whatever form the desk wrote it.
+_NUMBER_IN_PATH = re.compile(r"(/v1/agent/callers/)(?!lookup\b)[^\s?#]+")
+
+
+def request_log_line(text: str) -> str:
+    """A request line as the local server logs it, without personal data: the deprecated screen pop's
+    number is masked whatever its form, and anything else shaped like a phone, an ID number or a plate
+    (URL-decoded first) is masked as the app's own log lines are."""
+    return redact(unquote(_NUMBER_IN_PATH.sub(r"\1" + MASK, text)))
+
+
 # -- banner ----------------------------------------------------------------------------------------
 
 def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconcile_every: int,
@@ -420,8 +441,9 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
                  f"openssl dgst -sha256 -hmac {shlex.quote(DEMO_IVR_SECRET)} | sed 's/^.* //'); "
                  f"curl -s -X POST {api_url}/v1/ivr/events -H 'content-type: application/json' "
                  f"-H \"X-Signature: t=$T,v1=$SIG\" -d \"$BODY\"; echo")
-    screen_pop = (f"curl -s {api_url}/v1/agent/callers/%2B8613800138000 "
-                  f"-H 'Authorization: Bearer {DEMO_AGENT_TOKEN}'; echo")
+    lookup = json.dumps({"phone": "+8613800138000"})
+    screen_pop = (f"curl -s -X POST {api_url}/v1/agent/callers/lookup -H 'content-type: application/json' "
+                  f"-H 'Authorization: Bearer {DEMO_AGENT_TOKEN}' -d {shlex.quote(lookup)}; echo")
     partners = "\n".join(f"    {p.partner_id:<13} x-api-key: {p.api_key:<30} ({p.name})" for p in DEMO_PARTNERS)
     rule = "=" * 100
     lambda_api = (f"\n    Lambda API   {lambda_url}/2015-03-31/functions/<name>/invocations  "

@@ -38,7 +38,10 @@ class DynamoCallerDirectory:
 class DynamoContactStore:
     def write_many(self, contacts: list[Contact]) -> None:
         """BatchWriteItem, 25 a request, unprocessed items retried by PynamoDB; the key is the
-        contact's time, id and kind, so a redelivered contact overwrites itself."""
+        contact's time, id and kind, so a redelivered or replayed contact overwrites itself. One
+        request may not name a key twice (DynamoDB refuses the whole request), so a replay that lands
+        in the same batch as its original is written once."""
+        unique = {(c.phone, contact_sort_key(c)): c for c in contacts}
         with ContactModel.batch_write() as batch:
-            for c in contacts:
+            for c in unique.values():
                 batch.save(contact_to_model(c))

@@ -139,6 +139,7 @@ def claim_to_model(claim: Claim) -> ClaimModel:
         attachments_expected=sub.attachments_expected,
         hold=1 if claim.hold else None,
         hold_reason=claim.hold_reason,
+        reason_code=claim.reason_code,
         review_queue=REVIEW_QUEUE if claim.needs_a_person else None,
         review_rank=review_rank(claim) if claim.needs_a_person else None,
     )
@@ -201,6 +202,7 @@ def claim_from_model(m: ClaimModel) -> Claim:
         assessed_at=_parse_ts(m.assessed_at) if m.assessed_at else None,
         hold=bool(m.hold),
         hold_reason=m.hold_reason,
+        reason_code=m.reason_code,
     )
 
 

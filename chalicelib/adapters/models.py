@@ -138,6 +138,7 @@ class ClaimModel(Model):
     attachments_expected = NumberAttribute(null=True)  # photos the sender said will follow
     hold = NumberAttribute(null=True)  # 1: payment held for a person (a signal after an automatic approval)
     hold_reason = UnicodeAttribute(null=True)
+    reason_code = UnicodeAttribute(null=True)
     review_queue = UnicodeAttribute(null=True)
     review_rank = UnicodeAttribute(null=True)
 

@@ -6,10 +6,10 @@ import re
 from decimal import Decimal
 from urllib.parse import unquote
 
-from chalicelib.api.http import ApiBlueprint, json_response, read_json_body
+from chalicelib.api.http import ApiBlueprint, json_response, problem, read_json_body
 from chalicelib.api.views import agent_claim_view, screen_pop_view, triage_view
 from chalicelib.bootstrap import container
-from chalicelib.domain.errors import FieldProblem, NotFound, ValidationFailed
+from chalicelib.domain.errors import DomainError, FieldProblem, NotFound, ValidationFailed
 from chalicelib.domain.ids import is_claim_id
 from chalicelib.observability import bind
 from chalicelib.services.decisions import Action, Decision
@@ -28,11 +28,34 @@ def agent_id() -> str:
     return agent
 
 
+LOOKUP_PATH = "/v1/agent/callers/lookup"
+# The old screen pop put the caller's number in the URL, so in every access log on the way (API
+# Gateway's, the local server's). It still answers, saying so (RFC 8594 / draft-ietf-httpapi-deprecation-header).
+_DEPRECATED = {"Deprecation": "true", "Link": f'<{LOOKUP_PATH}>; rel="successor-version"'}
+
+
+@bp.route(LOOKUP_PATH, methods=["POST"])
+def caller_lookup():
+    agent_id()
+    from chalicelib.schemas.agent import CallerLookupIn  # with the first lookup: see agent_decision
+    from chalicelib.schemas.public import parse
+
+    body = parse(CallerLookupIn, read_json_body(bp.current_request, MAX_BODY), "lookup")
+    pop = container().callers.screen_pop(body.phone)
+    return json_response(screen_pop_view(pop), headers={"Cache-Control": "no-store"})
+
+
 @bp.route("/v1/agent/callers/{phone}", methods=["GET"])
 def caller_screen_pop(phone: str):
-    agent_id()
-    pop = container().callers.screen_pop(unquote(phone))
-    return json_response(screen_pop_view(pop), headers={"Cache-Control": "no-store"})
+    """Deprecated: POST /v1/agent/callers/lookup answers the same without the number in the URL."""
+    try:
+        agent_id()
+        pop = container().callers.screen_pop(unquote(phone))
+    except DomainError as error:
+        refused = problem(error)
+        refused.headers.update(_DEPRECATED)
+        return refused
+    return json_response(screen_pop_view(pop), headers={"Cache-Control": "no-store", **_DEPRECATED})
 
 
 @bp.route("/v1/agent/queue", methods=["GET"])

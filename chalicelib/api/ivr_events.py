@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -10,10 +11,10 @@ from pydantic import ValidationError
 from chalicelib.api.http import ApiBlueprint, json_response, load_json, read_json_body
 from chalicelib.bootstrap import container
 from chalicelib.domain.caller import Contact
-from chalicelib.domain.claim import Channel, utc_now
+from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import FieldProblem, ValidationFailed
 from chalicelib.domain.ivr import voice_reference
-from chalicelib.domain.signatures import SignatureRejected, verify_webhook
+from chalicelib.domain.signatures import SignatureRejected, signed_at, verify_webhook
 from chalicelib.observability import bind, logger
 from chalicelib.schemas.claims import problems_of
 from chalicelib.services.callers import PhoneReport
@@ -26,17 +27,29 @@ bp = ApiBlueprint(__name__)
 SIGNATURE_HEADER = "x-signature"
 
 
-def _vendor(raw: bytes) -> str:
+def _vendor(raw: bytes) -> tuple[str, datetime]:
+    """The vendor whose secret signed the event, and the time it was signed at."""
     settings = container().settings
     secrets = [(vendor, secret.get_secret_value()) for vendor, secret in settings.ivr_webhook_secrets]
+    header = bp.current_request.headers.get(SIGNATURE_HEADER)
     try:
-        vendor = verify_webhook(bp.current_request.headers.get(SIGNATURE_HEADER), raw, secrets,
+        vendor = verify_webhook(header, raw, secrets,
                                 now=int(time.time()), tolerance_seconds=settings.ivr_signature_tolerance_seconds)
     except SignatureRejected as rejected:
         logger.warning("IVR event signature rejected", extra={"reason": rejected.reason})
         raise
     bind(vendor=vendor)
-    return vendor
+    return vendor, datetime.fromtimestamp(signed_at(header), timezone.utc)
+
+
+def _contact_time(occurred_at: datetime | None, signed: datetime) -> datetime:
+    """When the call's step happened, for its contact entry, taken from the event so that a replay
+    (or a retry the vendor signs again) keys the same entry: the event's own time when it is within the
+    signature tolerance of the signing time, else the signing time. Never the time of receipt."""
+    tolerance = timedelta(seconds=container().settings.ivr_signature_tolerance_seconds)
+    if occurred_at is not None and abs(occurred_at - signed) <= tolerance:
+        return occurred_at.astimezone(timezone.utc)
+    return signed
 
 
 def _event(raw: bytes, model):
@@ -53,22 +66,22 @@ def ivr_event():
     request = bp.current_request
     c = container()
     raw = read_json_body(request, c.settings.max_body_bytes)
-    vendor = _vendor(raw)  # before parsing: nothing unsigned is even read
+    vendor, signed = _vendor(raw)  # before parsing: nothing unsigned is even read
     body = load_json(raw)
     kind = body.get("type") if isinstance(body, dict) else None
     if kind == "call.started":
-        return _call_started(_event(raw, CallStarted), vendor)
+        return _call_started(_event(raw, CallStarted), vendor, signed)
     if kind == "claim.reported":
-        return _claim_reported(_event(raw, ClaimReported), vendor)
+        return _claim_reported(_event(raw, ClaimReported), vendor, signed)
     raise ValidationFailed("The event is not valid.", [FieldProblem("type", "must be call.started or claim.reported")])
 
 
-def _call_started(event: CallStarted, vendor: str):
+def _call_started(event: CallStarted, vendor: str, signed: datetime):
     bind(correlation_id=event.call_id)
     c = container()
     phone, caller = c.callers.identify(event.caller)
     if phone:
-        c.callers.record(Contact(phone, utc_now(), Channel.IVR_WEBHOOK.value, "call_started", event.call_id,
+        c.callers.record(Contact(phone, _contact_time(event.occurred_at, signed), Channel.IVR_WEBHOOK.value, "call_started", event.call_id,
                                  customer_id=caller.customer_id))
     logger.info("call started", extra={"found": caller.found})
     return json_response({
@@ -81,7 +94,7 @@ def _call_started(event: CallStarted, vendor: str):
     })
 
 
-def _claim_reported(event: ClaimReported, vendor: str):
+def _claim_reported(event: ClaimReported, vendor: str, signed: datetime):
     bind(correlation_id=event.call_id)
     loss, location = event.loss, event.loss.location
     accepted = container().phone_intake.report(PhoneReport(
@@ -92,7 +105,8 @@ def _claim_reported(event: ClaimReported, vendor: str):
         policy_number=event.policy.number, order_id=event.policy.order_id,
         plate=event.vehicle.plate if event.vehicle else None,
         region_code=location.region_code if location else None, address=location.address if location else None,
-        description=loss.description, correlation_id=event.call_id))
+        description=loss.description, correlation_id=event.call_id,
+        contact_at=_contact_time(event.occurred_at, signed)))
     reference = voice_reference(accepted.claim_id)
     return json_response({"claim_id": accepted.claim_id, "status": accepted.status.value, "reference": reference,
                           "reference_spoken": " ".join(reference), "already_reported": accepted.already_reported,

@@ -119,6 +119,10 @@ _HEADERS = {
                            "schema": {"type": "string", "enum": ["true"]}},
     "ETag": {"description": "The claim's version, quoted; send it back as If-Match.",
              "schema": {"type": "string", "pattern": '^"[0-9]+"$'}},
+    "Deprecation": {"description": "The route is deprecated (see Link for its successor).",
+                    "schema": {"type": "string", "enum": ["true"]}},
+    "Link": {"description": 'The route that replaces this one: <path>; rel="successor-version".',
+             "schema": {"type": "string"}},
 }
 
 _ERROR_TEXT = {
@@ -310,12 +314,25 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
                           **errors(400, 403, 409, 413, 415, 503)},
         },
         # -- agents ----------------------------------------------------------------------------------
+        ("POST", agent_api.LOOKUP_PATH): {
+            "operationId": "callerLookup", "tags": ["agent"], "summary": "Who is calling: the caller's screen pop.",
+            "description": "The caller's number, in any common form (E.164 preferred), goes in the body: "
+                           "never in a URL, where every access log would keep it.",
+            "security": agent_auth, "parameters": [correlation],
+            "requestBody": json_body(ref(agent.CallerLookupIn), agent_api.MAX_BODY),
+            "responses": {**ok(200, responses.ScreenPopOut, "Customer, policies, open claims, recent contacts."),
+                          **errors(400, 401, 413, 415, 503)},
+        },
         ("GET", "/v1/agent/callers/{phone}"): {
-            "operationId": "screenPop", "tags": ["agent"], "summary": "Who is calling: the caller's screen pop.",
+            "operationId": "screenPop", "tags": ["agent"], "deprecated": True,
+            "summary": "Deprecated: the screen pop with the number in the URL.",
+            "description": f"Use POST {agent_api.LOOKUP_PATH}: this route puts a phone number into every access "
+                           "log. It answers the same, with Deprecation: true and a Link to its successor.",
             "security": agent_auth,
             "parameters": [path_param("phone", {"type": "string", "minLength": 1, "maxLength": 64},
                                       "The caller's number, in any common form (E.164 preferred)."), correlation],
-            "responses": {**ok(200, responses.ScreenPopOut, "Customer, policies, open claims, recent contacts."),
+            "responses": {**ok(200, responses.ScreenPopOut, "Customer, policies, open claims, recent contacts.",
+                               "Deprecation", "Link"),
                           **errors(400, 401, 503)},
         },
         ("GET", "/v1/agent/queue"): {

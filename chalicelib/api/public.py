@@ -7,6 +7,7 @@ from pathlib import Path
 from chalice import Response
 
 from chalicelib.api.http import ApiBlueprint, json_response, read_json_body
+from chalicelib.api.views import customer_view
 from chalicelib.bootstrap import container
 from chalicelib.domain.claim import Claim, iso
 from chalicelib.domain.errors import NotFound, Unauthenticated
@@ -123,6 +124,7 @@ def public_claim_status(claim_id: str):
         "timeline": [{"at": iso(e.at), "kind": e.kind, "status": e.status.value}
                      for e in events],
         "attachments": claim.attachment_count,
+        **customer_view(claim, events),
     }, headers={"Cache-Control": "no-store"})
 
 

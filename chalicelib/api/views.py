@@ -1,8 +1,12 @@
 """Outward views of a claim. Personal data is masked: a partner already has it, logs never do."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from chalicelib.domain import outcome
 from chalicelib.domain.caller import ScreenPop
-from chalicelib.domain.claim import Claim, ClaimEvent, iso
+from chalicelib.domain.claim import Claim, ClaimEvent, iso, utc_now
+from chalicelib.settings import get_settings
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -26,6 +30,13 @@ def mask_name(name: str | None) -> str | None:
         return None
     name = name.strip()
     return name[:1] + "*" * (len(name) - 1)
+
+
+def customer_view(claim: Claim, events: list[ClaimEvent]) -> dict:
+    """What the customer is told (the status page, and partners to pass on): the reason of a decision
+    and the state of a survey in plain words, both languages. See domain/outcome.py."""
+    assign_within = timedelta(seconds=get_settings().dispatch_escalate_after_seconds)
+    return {"outcome": outcome.outcome(claim), "survey": outcome.survey(claim, events, assign_within, utc_now())}
 
 
 def claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
@@ -57,6 +68,7 @@ def claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
             "approved_amount": None if claim.approved_amount is None else str(claim.approved_amount)},
         "timeline": [{"seq": ev.seq, "at": iso(ev.at), "status": ev.status.value, "kind": ev.kind,
                       "actor": ev.actor} for ev in events],
+        **customer_view(claim, events),
         "links": {"self": f"/v1/claims/{claim.claim_id}"},
     }
 
@@ -92,6 +104,7 @@ def agent_claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
     view["triage"] = triage_view(claim)
     view["decision"] = None if claim.decision is None else {
         "decision": claim.decision, "decided_by": claim.decided_by, "reason": claim.decision_reason,
+        "reason_code": claim.reason_code,
         "approved_amount": None if claim.approved_amount is None else str(claim.approved_amount)}
     view["survey"] = None if claim.assessed_by is None else {
         "assessed_amount": None if claim.assessed_amount is None else str(claim.assessed_amount),

@@ -62,6 +62,17 @@ class Contact:
     customer_id: str | None = None
 
 
+def one_per_step(contacts: list[Contact]) -> list[Contact]:
+    """The entries in their order, each step of each call once (its first entry). Amazon Connect's and
+    Twilio's events carry no time of their own, so a flow that identifies a caller again or a retried
+    webhook is stored as a second entry of the same step; the agent sees the call once all the same."""
+    first: dict[tuple[str, str, str], Contact] = {}
+    for contact in sorted(contacts, key=lambda c: c.at, reverse=True):
+        first[(contact.channel, contact.contact_id, contact.kind)] = contact  # the oldest is seen last
+    kept = {id(contact) for contact in first.values()}
+    return [contact for contact in contacts if id(contact) in kept]
+
+
 @dataclass(frozen=True)
 class CustomerRecord:
     customer_id: str

@@ -181,6 +181,7 @@ class Claim:
     # payment held: a signal arrived after the system approved it (a person decides; the decision lifts it)
     hold: bool = False
     hold_reason: str | None = None
+    reason_code: str | None = None  # a rejection's reason, from domain/outcome.py's list: what the customer reads
 
     @property
     def needs_a_person(self) -> bool:
@@ -226,7 +227,7 @@ class Claim:
         return updated, event
 
 
-_EVENT_DETAIL_FIELDS = {"segment", "score", "surveyor_id", "priority", "decision", "decided_by"}
+_EVENT_DETAIL_FIELDS = {"segment", "score", "surveyor_id", "priority", "decision", "decided_by", "reason_code"}
 
 
 def received(claim_id: str, owner: str, submission: ClaimSubmission, *, idempotency_key: str | None,

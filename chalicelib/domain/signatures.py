@@ -125,6 +125,12 @@ def _parse(header: str | None) -> tuple[str, list[str]]:
     return timestamp, signatures
 
 
+def signed_at(header: str | None) -> int:
+    """The unix time a signature header says its body was signed at (``t=``); SignatureRejected when
+    the header is unreadable. A replay of a signed request carries the same time."""
+    return int(_parse(header)[0])
+
+
 def verify_webhook(header: str | None, body: bytes, secrets: Sequence[tuple[str, str]], now: int,
                    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS) -> str:
     """The vendor whose secret signed ``body``, from ``(vendor_id, secret)`` pairs.

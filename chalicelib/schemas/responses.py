@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.claim import Channel, ClaimStatus, Segment
+from chalicelib.domain.outcome import REJECTION_REASONS
 
 Language = Literal["zh-CN", "en"]
 
@@ -109,6 +110,28 @@ class DecisionSummaryOut(_Out):
     approved_amount: str | None
 
 
+class CustomerMessageOut(_Out):
+    zh_cn: str = Field(alias="zh-CN")
+    en: str
+
+
+class OutcomeOut(_Out):
+    """A decided claim, as the customer is told: never the agent's own note, a score or a rule."""
+
+    result: Literal["approved", "rejected"]
+    reason_code: Literal[REJECTION_REASONS] | None = Field(  # type: ignore[valid-type]
+        description="A rejection's reason; null for an approval, or a rejection decided without a code.")
+    message: CustomerMessageOut = Field(description="Plain words for the customer, in both languages.")
+
+
+class SurveyProgressOut(_Out):
+    state: Literal["finding_surveyor", "surveyor_assigned"]
+    expected_by: str | None = Field(description=(
+        "While a surveyor is being found: when one is expected, the start of the wait plus "
+        "DISPATCH_ESCALATE_AFTER_SECONDS; null once that has passed, or when one is assigned."))
+    message: CustomerMessageOut = Field(description="Plain words for the customer, in both languages.")
+
+
 class TimelineEntryOut(_Out):
     seq: int
     at: str
@@ -136,6 +159,8 @@ class ClaimOut(_Out):
     coverage: CoverageOut | None
     decision: DecisionSummaryOut | None
     timeline: list[TimelineEntryOut]
+    outcome: OutcomeOut | None = Field(description="Once decided: the result and its reason for the customer.")
+    survey: SurveyProgressOut | None = Field(description="While a surveyor is being found or is assigned.")
     links: SelfLink
 
 
@@ -167,7 +192,8 @@ class TriageOut(_Out):
 class AgentDecisionOut(_Out):
     decision: str
     decided_by: str | None
-    reason: str | None
+    reason: str | None = Field(description="The agent's own note: never shown to the customer.")
+    reason_code: str | None
     approved_amount: str | None
 
 
@@ -290,6 +316,8 @@ class PublicClaimStatusOut(_Out):
     received_at: str
     timeline: list[PublicTimelineEntryOut]
     attachments: int
+    outcome: OutcomeOut | None = Field(description="Once decided: the result and its reason, in plain words.")
+    survey: SurveyProgressOut | None = Field(description="While a surveyor is being found or is assigned.")
 
 
 class UploadFormOut(_Out):

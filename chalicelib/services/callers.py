@@ -8,7 +8,7 @@ from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import claim as claim_domain
-from chalicelib.domain.caller import CallerSummary, Contact, ScreenPop, summarise
+from chalicelib.domain.caller import CallerSummary, Contact, ScreenPop, one_per_step, summarise
 from chalicelib.domain.claim import CLOSED_STATUSES, Channel, ClaimSubmission, Location
 from chalicelib.domain.errors import FieldProblem, ValidationFailed
 from chalicelib.domain.identity import normalise_phone, normalise_policy_number
@@ -57,7 +57,8 @@ class CallerService:
             customer=self._directory.customer_by_phone(phone),
             policies=sorted(self._policies.by_phone(phone), key=lambda p: (p.ends_on, p.policy_number), reverse=True),
             open_claims=[c for c in claims if claim_domain.ClaimStatus(c.status) not in CLOSED_STATUSES],
-            contacts=self._directory.recent_contacts(phone, SCREEN_POP_CONTACTS),
+            # a few more than shown: a step recorded twice still leaves the list full
+            contacts=one_per_step(self._directory.recent_contacts(phone, 2 * SCREEN_POP_CONTACTS))[:SCREEN_POP_CONTACTS],
         )
 
     def record(self, contact: Contact) -> None:
@@ -94,6 +95,9 @@ class PhoneReport:
     description: str | None = None
     claimant_name: str | None = None
     correlation_id: str | None = None
+    # When the call's step happened, if the channel's event says so: its contact entries are keyed on
+    # it, so a replayed event rewrites the same entry. Default: the time of the call (now).
+    contact_at: datetime | None = None
 
 
 class PhoneIntake:
@@ -116,6 +120,7 @@ class PhoneIntake:
             raise ValidationFailed("The loss type is not known.", [FieldProblem("loss.type", "is not a known loss type")])
         now = self._clock()
         occurred_at = report.occurred_at or now
+        contact_at = report.contact_at or now
         phone = normalise_phone(report.caller)
         submission = ClaimSubmission(
             channel=report.channel,
@@ -134,13 +139,13 @@ class PhoneIntake:
         )
         loss_day = occurred_at.astimezone(HOTLINE_TIMEZONE).date().isoformat()
         guard = f"hotline#{phone}#{report.loss_type}#{loss_day}" if phone else None
-        contact = Contact(phone, now, report.channel.value, "claim_reported", report.call_id) if phone else None
+        contact = Contact(phone, contact_at, report.channel.value, "claim_reported", report.call_id) if phone else None
         accepted = self._intake.submit(IntakeRequest(owner=report.owner, submission=submission,
                                                      idempotency_key=f"call:{report.call_id}",
                                                      correlation_id=report.correlation_id, duplicate_guard=guard,
                                                      key_names_the_report=True, contact=contact))
         # Stored with the claim, or a retry of this call (recorded the first time): nothing more to record.
         if phone and accepted.already_reported and (seconds_left is None or seconds_left() > CONTACT_MIN_SECONDS):
-            self._callers.record(Contact(phone, now, report.channel.value, "claim_already_reported", report.call_id,
+            self._callers.record(Contact(phone, contact_at, report.channel.value, "claim_already_reported", report.call_id,
                                          accepted.claim_id))
         return accepted

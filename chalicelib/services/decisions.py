@@ -12,6 +12,7 @@ from chalicelib.domain.coverage import payable_for
 from chalicelib.domain.errors import ConcurrentUpdate, FieldProblem, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.overrides import check_override
 from chalicelib.domain.products import Catalogue, catalogue
+from chalicelib.domain.outcome import REJECTION_REASONS
 from chalicelib.domain.surveyor import SurveyorStatus
 from chalicelib.observability import logger, traced
 from chalicelib.services.ports import ClaimRepository, ReviewQueue, SurveyorDirectory, Telemetry
@@ -38,7 +39,9 @@ class Decision:
     expected_version: int
     amount: Decimal | None = None
     reason: str | None = None
-    reason_code: str | None = None  # why an override pays more than claimed (domain/overrides.py)
+    # a rejection's, for the customer (domain/outcome.py); an override's above the claimed amount
+    # (domain/overrides.py)
+    reason_code: str | None = None
     exceeds_limit: bool = False  # a supervisor's explicit "above the cover's limit"
 
 
@@ -94,6 +97,13 @@ class DecisionService:
         reason = (decision.reason or "").strip() or None
         if reason and len(reason) > MAX_REASON:
             raise ValidationFailed("The reason is too long.", [FieldProblem("reason", f"at most {MAX_REASON} characters")])
+        if decision.reason_code is not None and decision.action is Action.ACCEPT:
+            raise ValidationFailed("Only a rejection or an override has a reason code.", [FieldProblem(
+                "reason_code", "only with decision reject or override")])
+        if (decision.reason_code is not None and decision.action is Action.REJECT
+                and decision.reason_code not in REJECTION_REASONS):
+            raise ValidationFailed("The reason code is not known.", [FieldProblem(
+                "reason_code", f"must be one of {', '.join(REJECTION_REASONS)}")])
         actor, now = f"agent:{agent_id}", self._clock()
         common = dict(actor=actor, kind="claim.decided", at=now, decided_by=agent_id, decision=decision.action.value,
                       decision_reason=reason)
@@ -112,8 +122,7 @@ class DecisionService:
             return self._override(claim, agent_id, decision, role, common)
         if not reason:
             raise ValidationFailed("The rejection is not complete.", [FieldProblem("reason", "a reason is required")])
-        return claim.transition(ClaimStatus.REJECTED, **common)
-
+        return claim.transition(ClaimStatus.REJECTED, reason_code=decision.reason_code, **common)
 
     def _override(self, claim: Claim, agent_id: str, decision: Decision, role: str,
                   common: dict) -> tuple[Claim, ClaimEvent]:

@@ -273,22 +273,27 @@ def _held_for_reused_photo(claim: Claim, seen: tuple[str, ...], now: datetime) -
     return held, replace(event, detail=detail)
 
 
+IN_PROGRESS = "in_progress"  # the next step of a status with no words of its own yet
+_NEXT_STEPS = {
+    ClaimStatus.RECEIVED: "wait_for_review",
+    ClaimStatus.SCORED: "wait_for_review",
+    ClaimStatus.AWAITING_PHOTOS: "wait_for_review",
+    ClaimStatus.IN_REVIEW: "wait_for_review",
+    ClaimStatus.AWAITING_SURVEYOR: "wait_for_surveyor",
+    ClaimStatus.WAITING_FOR_SURVEYOR: "wait_for_surveyor",
+    ClaimStatus.SURVEYOR_ASSIGNED: "surveyor_will_call",
+    ClaimStatus.SURVEY_COMPLETED: "wait_for_review",
+    ClaimStatus.APPROVED: "payment_on_the_way",
+    ClaimStatus.REJECTED: "decision_made",
+    ClaimStatus.CLOSED: "closed",
+    ClaimStatus.NEEDS_ATTENTION: "wait_for_review",
+}
+
+
 def next_step(status: ClaimStatus) -> str:
-    """What the claimant waits for, as the status page words it."""
-    return {
-        ClaimStatus.RECEIVED: "wait_for_review",
-        ClaimStatus.SCORED: "wait_for_review",
-        ClaimStatus.AWAITING_PHOTOS: "wait_for_review",
-        ClaimStatus.IN_REVIEW: "wait_for_review",
-        ClaimStatus.AWAITING_SURVEYOR: "wait_for_surveyor",
-        ClaimStatus.WAITING_FOR_SURVEYOR: "wait_for_surveyor",
-        ClaimStatus.SURVEYOR_ASSIGNED: "surveyor_will_call",
-        ClaimStatus.SURVEY_COMPLETED: "wait_for_review",
-        ClaimStatus.APPROVED: "payment_on_the_way",
-        ClaimStatus.REJECTED: "decision_made",
-        ClaimStatus.CLOSED: "closed",
-        ClaimStatus.NEEDS_ATTENTION: "wait_for_review",
-    }[status]
+    """What the claimant waits for, as the status page words it; a status without its own words (one
+    added later) is "in progress", never an error."""
+    return _NEXT_STEPS.get(status, IN_PROGRESS)
 
 
 def _same(stored: str | None, given: str) -> bool:

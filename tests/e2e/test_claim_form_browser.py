@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,8 +27,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Route, e
 from chalicelib.adapters.models import ClaimModel
 from chalicelib.adapters.resources import Tables
 from chalicelib.domain.ids import new_claim_id
+from chalicelib.domain.outcome import rejection_message
 from chalicelib.domain.products import catalogue
 from infra.local_stack import DEFAULT_REGION
+from infra.seed import DEMO_AGENT_TOKEN
 from tests.e2e.conftest import ARTIFACTS, LocalStack
 
 pytestmark = pytest.mark.e2e
@@ -239,6 +242,50 @@ def test_a_small_claim_with_a_photo_goes_from_the_form_to_approved(local_stack: 
     # ... and the page never reached anything but this machine, without a script or CSP error
     assert traffic.foreign_hosts() == set()
     assert traffic.console_errors == []
+
+
+def rejected_claim(stack: LocalStack, reason_code: str) -> str:
+    """A form claim (135.50 yuan: above what food safety approves by itself) that an agent rejected with
+    ``reason_code`` and a note of their own; answers its status URL."""
+    form = {"submission_key": f"e2e-rejected-{random.getrandbits(48):012x}", "policy_number": "PA2026000126",
+            "phone": "158 0015 8000", "loss_type": "food_safety", "occurred_at": f"{yesterday_at_lunch()}:00+08:00",
+            "region_code": "310115", "description": "外卖变质，腹泻两天。", "amount": "135.50", "language": "zh-CN"}
+    accepted = stack.http.post(f"{stack.api_url}/v1/public/claims", json=form, timeout=10)
+    assert accepted.status_code == 202, accepted.text
+    claim_id = accepted.json()["claim_id"]
+    agent = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
+    deadline = time.monotonic() + SETTLE_MS / 1000
+    while (view := stack.http.get(f"{stack.api_url}/v1/agent/claims/{claim_id}", headers=agent, timeout=10)
+           ).json()["status"] != "IN_REVIEW":
+        assert time.monotonic() < deadline, view.text
+        time.sleep(0.2)
+    decided = stack.http.post(f"{stack.api_url}/v1/agent/claims/{claim_id}/decision", timeout=10,
+                              headers={**agent, "if-match": view.headers["ETag"]},
+                              json={"decision": "reject", "reason": "agent's own note: shop refunded",
+                                    "reason_code": reason_code})
+    assert decided.status_code == 200, decided.text
+    return f"{stack.api_url}{accepted.json()['status_url']}"
+
+
+def test_a_rejected_claims_page_tells_the_claimant_why(local_stack: LocalStack, phone: Phone):
+    # GIVEN a claim an agent rejected because the loss is not covered
+    status_url = rejected_claim(local_stack, "not_covered")
+    page = phone.page
+
+    # WHEN the claimant opens its status page
+    page.goto(status_url)
+
+    # THEN it says the claim was not approved, and why, in plain words, without the agent's note
+    expect(page.locator("#status")).to_have_attribute("data-status", "REJECTED", timeout=SETTLE_MS)
+    expect(page.locator("#outcome")).to_be_visible()
+    expect(page.locator("#outcome")).to_have_text(rejection_message("not_covered")["zh-CN"])
+    expect(page.locator("body")).not_to_contain_text("shop refunded")
+    page.screenshot(path=ARTIFACTS / "claim-status-rejected.png", full_page=True)
+    # AND in English once the claimant switches
+    page.click("#lang-switch")
+    expect(page.locator("#outcome")).to_have_text(rejection_message("not_covered")["en"])
+    page.screenshot(path=ARTIFACTS / "claim-status-rejected-en.png", full_page=True)
+    assert phone.traffic.console_errors == []
 
 
 def test_neither_page_scrolls_sideways_on_a_360_px_phone(local_stack: LocalStack, phone: Phone):

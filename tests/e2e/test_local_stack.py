@@ -7,10 +7,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import signal
 import subprocess
 import time
 import uuid
+import urllib.parse
 
 import pytest
 
@@ -139,8 +141,9 @@ def test_a_vendor_ivr_report_shows_in_the_agents_screen_pop(local_stack: LocalSt
     claim_id = answer.json()["claim_id"]
     deadline = time.monotonic() + SETTLE_WITHIN_SECONDS
     while True:
-        pop = local_stack.http.get(f"{local_stack.api_url}/v1/agent/callers/%2B8613800138000", timeout=10,
-                                   headers={"authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
+        pop = local_stack.http.post(f"{local_stack.api_url}/v1/agent/callers/lookup", timeout=10,
+                                    json={"phone": "+8613800138000"},
+                                    headers={"authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
         assert pop.status_code == 200, pop.text
         view = pop.json()
         contacts = [(c["kind"], c["contact_id"]) for c in view["contacts"]]
@@ -188,6 +191,29 @@ def test_a_claim_not_sent_as_json_in_utf8_is_a_415_over_http(local_stack: LocalS
     again = submit(local_stack, "motor-direct", claim)
     assert again.status_code == 202, again.text
     assert "Idempotent-Replayed" not in again.headers
+
+
+def test_the_request_log_never_shows_a_phone_number(local_stack: LocalStack):
+    # GIVEN agents' desks asking for a screen pop: the lookup, and the deprecated route with the number
+    # in its URL, written several ways
+    agent = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
+    lookup = local_stack.http.post(f"{local_stack.api_url}/v1/agent/callers/lookup", timeout=10,
+                                   json={"phone": "+8613900139000"}, headers=agent)
+    assert lookup.status_code == 200, lookup.text
+    for written in ("%2B8613900139000", "139%200013%209000", "8613900139000"):
+        old = local_stack.http.get(f"{local_stack.api_url}/v1/agent/callers/{written}", timeout=10, headers=agent)
+        assert old.status_code == 200, old.text
+        assert old.headers["Deprecation"] == "true"
+
+    # WHEN the stack's output is read
+    requests_logged = [line for line in local_stack.output().splitlines()
+                       if re.search(r'"(GET|POST) /v1/agent/callers/', line)]
+
+    # THEN every request was logged, and none with the number in any form
+    assert len(requests_logged) >= 4, local_stack.tail()
+    for line in requests_logged:
+        digits = re.sub(r"[^0-9]", "", urllib.parse.unquote(line.split('"', 1)[-1]))
+        assert "13900139000" not in digits, line
 
 
 def test_sigint_stops_everything_cleanly(local_stack: LocalStack):

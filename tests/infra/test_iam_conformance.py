@@ -222,7 +222,8 @@ def _run_every_function(client, pipeline, queues, monkeypatch):  # noqa: F811 - 
                          body=json.dumps({"assessed_amount": "2800.00", "notes": "rear bumper"}))
     client.http.post("/v1/surveyors/SV-SH-002/status", headers=surveyor_headers("SV-SH-002"),
                      body=json.dumps({"status": "OFF_DUTY"}))
-    client.http.get("/v1/agent/callers/%2B8613800138000", headers=AGENT)
+    client.http.post("/v1/agent/callers/lookup", headers=AGENT,
+                     body=json.dumps({"phone": "+8613800138000"}))
     client.http.get("/v1/agent/queue?limit=5", headers=AGENT)
     review_id = json.loads(review.body)["claim_id"]
     decide(client, review_id, {"decision": "reject", "reason": "not a covered loss"}, version_of(client, review_id))

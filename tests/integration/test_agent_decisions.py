@@ -10,9 +10,10 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.adapters.models import SurveyorModel
 from chalicelib.domain.claim import ClaimStatus
+from chalicelib.domain.outcome import rejection_message
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_SUPERVISOR_ID, DEMO_SUPERVISOR_TOKEN, DEMO_SURVEYOR_TOKENS
 from tests.fakes import SHANGHAI, claim_body, motor_claim_body
-from tests.integration.conftest import HELLOBIKE, MOTOR, get_claim, post_claim, surveyor_load
+from tests.integration.conftest import ELEME, HELLOBIKE, MOTOR, get_claim, post_claim, surveyor_load
 
 def days_ago(days: int) -> str:
     return (datetime.now(SHANGHAI) - timedelta(days=days)).replace(microsecond=0).isoformat()
@@ -232,6 +233,55 @@ def test_reject_needs_a_reason(client, pipeline):
     assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.REJECTED
 
 
+def partner_view(client, claim_id: str, api_key: str = ELEME) -> dict:
+    response = client.http.get(f"/v1/claims/{claim_id}", headers={"x-api-key": api_key})
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)
+
+
+def test_a_rejection_tells_the_partner_its_reason_in_plain_words_never_the_agents_note(client, pipeline):
+    # GIVEN a claim in review, and an agent's internal note on it
+    claim_id = in_review(client, pipeline)
+    note = "internal: score 61, rule R7, looks like CLM-01M8A1P34J1AJE7W80VGT69MC2 again"
+
+    # WHEN the agent rejects it with a reason code
+    response = decide(client, claim_id, {"decision": "reject", "reason": note, "reason_code": "policy_not_in_force"},
+                      version_of(client, claim_id))
+
+    # THEN the code is stored with the decision and shown to agents beside their note
+    assert response.status_code == 200, response.body
+    assert json.loads(response.body)["decision"]["reason_code"] == "policy_not_in_force"
+    assert bootstrap.container().claims.get(claim_id).reason_code == "policy_not_in_force"
+    # AND the partner reads the result and the customer's words for the code, in both languages
+    view = partner_view(client, claim_id)
+    assert view["outcome"] == {"result": "rejected", "reason_code": "policy_not_in_force",
+                               "message": rejection_message("policy_not_in_force")}
+    assert view["survey"] is None
+    # AND never the agent's note, score or rules
+    assert "R7" not in json.dumps(view) and note not in json.dumps(view, ensure_ascii=False)
+
+
+def test_a_rejection_without_a_code_gives_the_customer_a_generic_reason(client, pipeline):
+    claim_id = in_review(client, pipeline)
+    decide(client, claim_id, {"decision": "reject", "reason": "not a covered loss"}, version_of(client, claim_id))
+    assert partner_view(client, claim_id)["outcome"] == {"result": "rejected", "reason_code": None,
+                                                         "message": rejection_message(None)}
+
+
+@pytest.mark.parametrize("body", [
+    {"decision": "reject", "reason": "x", "reason_code": "fraud"},
+    {"decision": "reject", "reason": "x", "reason_code": ""},
+    {"decision": "accept", "reason_code": "not_covered"},
+    {"decision": "override", "amount": "80.00", "reason": "x", "reason_code": "not_covered"},
+], ids=["unknown code", "empty code", "code on an accept", "code on an override"])
+def test_a_reason_code_not_on_the_list_or_not_on_a_rejection_is_a_400(client, pipeline, body):
+    claim_id = in_review(client, pipeline)
+    response = decide(client, claim_id, body, version_of(client, claim_id))
+    assert response.status_code == 400, response.body
+    assert [d["field"] for d in json.loads(response.body)["error"]["details"]] == ["reason_code"]
+    assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.IN_REVIEW
+
+
 def test_a_decision_on_a_stale_version_fails_cleanly_and_changes_nothing(client, pipeline):
     # GIVEN two agents who opened the same claim, and the first decided
     claim_id = in_review(client, pipeline)
@@ -330,6 +380,30 @@ def test_an_off_duty_surveyor_gets_no_claim(client, pipeline):
     pipeline.score_all()
     pipeline.dispatch_all()
     assert bootstrap.container().claims.get(claim_id).surveyor_id not in ("SV-SH-001", "SV-SH-002")
+
+
+def test_the_partner_is_told_when_a_surveyor_is_expected_and_when_one_is_assigned(client, pipeline):
+    # GIVEN a motor claim scored into the field lane, waiting for a surveyor
+    claim_id = submitted(client, motor_claim_body(region="310115"), api_key=MOTOR)
+    pipeline.score_all()
+    waiting = partner_view(client, claim_id, MOTOR)
+    assert waiting["status"] == "AWAITING_SURVEYOR"
+    started = next(e["at"] for e in waiting["timeline"] if e["status"] == "AWAITING_SURVEYOR")
+
+    # THEN a surveyor is being found, expected within the dispatch SLA of the start of the wait
+    sla = timedelta(seconds=bootstrap.container().settings.dispatch_escalate_after_seconds)
+    assert waiting["survey"]["state"] == "finding_surveyor"
+    assert datetime.fromisoformat(waiting["survey"]["expected_by"]) == datetime.fromisoformat(started) + sla
+    assert set(waiting["survey"]["message"]) == {"zh-CN", "en"}
+    assert waiting["outcome"] is None
+
+    # WHEN a surveyor is assigned
+    pipeline.dispatch_all()
+
+    # THEN the partner reads that one is assigned, with no time promised
+    assigned = partner_view(client, claim_id, MOTOR)
+    assert assigned["status"] == "SURVEYOR_ASSIGNED"
+    assert (assigned["survey"]["state"], assigned["survey"]["expected_by"]) == ("surveyor_assigned", None)
 
 
 def test_completing_a_survey_frees_capacity_and_sends_the_claim_to_review_once(client, pipeline):

@@ -15,6 +15,7 @@ from tests.integration.test_hotline_connect import flow_event, identify, report
 
 ZHAO = "+8613600136000"  # two policies, ID number 310115198503120039
 AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
+LOOKUP = "/v1/agent/callers/lookup"
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +27,9 @@ def _time_enough_for_contact_entries(monkeypatch):
 
 
 def screen_pop(client, phone: str, headers: dict | None = None):
-    return client.http.get(f"/v1/agent/callers/{phone.replace('+', '%2B')}",
-                           headers=AGENT if headers is None else headers)
+    """The screen pop as an agent's desk asks for it: the number in the body, never in the URL."""
+    return client.http.post(LOOKUP, headers={"content-type": "application/json", **(AGENT if headers is None else headers)},
+                            body=json.dumps({"phone": phone}))
 
 
 def test_screen_pop_needs_an_agent_token(client):
@@ -80,6 +82,39 @@ def test_screen_pop_of_something_that_is_not_a_phone_number_is_a_400(client):
     assert json.loads(response.body)["error"]["details"] == [{"field": "phone", "problem": "is not a phone number"}]
 
 
+@pytest.mark.parametrize("body, field", [
+    ({}, "phone"),
+    ({"phone": 13600136000}, "phone"),
+    ({"phone": ""}, "phone"),
+    ({"phone": "1" * 65}, "phone"),
+    ({"phone": ZHAO, "name": "赵六"}, "name"),
+], ids=["missing", "a number", "empty", "too long", "unknown field"])
+def test_a_lookup_without_a_phone_in_its_body_is_a_400_naming_the_field(client, body, field):
+    response = client.http.post(LOOKUP, headers={"content-type": "application/json", **AGENT},
+                                body=json.dumps(body, ensure_ascii=False))
+    assert response.status_code == 400, response.body
+    assert [d["field"] for d in json.loads(response.body)["error"]["details"]] == [field]
+
+
+def test_the_old_screen_pop_route_answers_the_same_marked_as_deprecated(client, pipeline):
+    # GIVEN a caller who has called the hotline
+    identify(client, flow_event(caller=ZHAO, contact_id="call-1"))
+    pipeline.record_contacts()
+
+    # WHEN an agent's desk still asks with the number in the URL
+    old = client.http.get(f"/v1/agent/callers/{ZHAO.replace('+', '%2B')}", headers=AGENT)
+
+    # THEN it answers what the lookup answers, and says the route is deprecated and what replaces it
+    assert old.status_code == 200, old.body
+    assert json.loads(old.body) == json.loads(screen_pop(client, ZHAO).body)
+    assert old.headers["Deprecation"] == "true"
+    assert old.headers["Link"] == '</v1/agent/callers/lookup>; rel="successor-version"'
+    # AND so does its refusal of a request without a token
+    refused = client.http.get(f"/v1/agent/callers/{ZHAO.replace('+', '%2B')}")
+    assert refused.status_code == 401
+    assert refused.headers["Deprecation"] == "true"
+
+
 def test_claims_from_partners_on_the_callers_number_show_as_open(client, pipeline):
     # GIVEN a partner claim whose claimant phone is the caller's, written loosely
     body = {"policy": {"number": "PM2026000790"}, "claimant": {"phone": "186 0018 6000"},
@@ -93,6 +128,20 @@ def test_claims_from_partners_on_the_callers_number_show_as_open(client, pipelin
 
     # THEN the claim is listed
     assert [c["claim_id"] for c in view["open_claims"]] == [claim_id]
+
+
+def test_a_contact_flow_that_identifies_the_caller_twice_shows_the_call_once(client, pipeline):
+    # GIVEN a call whose contact flow invoked the identify function twice (a loop back to the menu, or
+    # Connect invoking again after a slow answer)
+    for _ in range(2):
+        identify(client, flow_event(caller=ZHAO, contact_id="call-twice"))
+    pipeline.record_contacts()
+
+    # WHEN an agent's screen pops for that number
+    view = json.loads(screen_pop(client, ZHAO).body)
+
+    # THEN the call's identification is listed once
+    assert [(c["kind"], c["contact_id"]) for c in view["contacts"]] == [("identified", "call-twice")]
 
 
 # -- contacts consumer ---------------------------------------------------------------------------------
@@ -115,6 +164,25 @@ def test_contacts_consumer_is_idempotent_under_redelivery(client, pipeline, queu
     # THEN both runs succeed and there are two entries, not four
     assert first == second == {"batchItemFailures": []}
     assert contacts_stored() == 2
+
+
+def test_a_replayed_contact_in_the_same_batch_as_its_original_is_written_once(client, pipeline, queues, log_output):
+    # GIVEN a contact message and its exact replay (same call, step and time), received in one batch
+    identify(client, flow_event(caller=ZHAO, contact_id="call-1"))
+    [message] = queues.receive(CONTACTS_QUEUE.name)
+    queues.send(CONTACTS_QUEUE.name, message["Body"])
+    messages = queues.receive(CONTACTS_QUEUE.name) + [message]
+    assert len(messages) == 2
+
+    log_output()
+
+    # WHEN the consumer processes the batch (one BatchWriteItem may not name a key twice)
+    answer = pipeline.invoke("record_contacts", messages)
+
+    # THEN both succeed at the first write (not by falling back to one write per entry), one entry stored
+    assert answer == {"batchItemFailures": []}
+    assert "not written" not in log_output()
+    assert contacts_stored() == 1
 
 
 def test_an_unreadable_contact_message_fails_alone(client, pipeline, queues):

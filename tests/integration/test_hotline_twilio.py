@@ -320,8 +320,9 @@ def test_twilio_calls_appear_in_the_agents_screen_pop(client, pipeline):
 
     # WHEN the contacts consumer has recorded the call's entries and an agent's screen pops
     pipeline.record_contacts()
-    response = client.http.get("/v1/agent/callers/%2B8613800138000",
-                               headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
+    response = client.http.post("/v1/agent/callers/lookup", body=json.dumps({"phone": KNOWN}),
+                                headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}",
+                                         "content-type": "application/json"})
 
     # THEN the agent sees both steps of the call, on the Twilio channel, and the claim it took
     assert response.status_code == 200, response.body
@@ -331,3 +332,20 @@ def test_twilio_calls_appear_in_the_agents_screen_pop(client, pipeline):
     assert contacts == {("identified", "ivr_twilio", call_sid, None),
                         ("claim_reported", "ivr_twilio", call_sid, claim_id)}
     assert [c["claim_id"] for c in pop["open_claims"]] == [claim_id]
+
+
+def test_a_retried_incoming_call_webhook_shows_once_in_the_screen_pop(client, pipeline):
+    # GIVEN an incoming call whose voice webhook Twilio sent twice (it retries when an answer is late)
+    call_sid = incoming_call()["CallSid"]
+    for _ in range(2):
+        twiml(post_form(client, VOICE, incoming_call()))
+
+    # WHEN the contacts consumer has recorded the call's entries and an agent's screen pops
+    pipeline.record_contacts()
+    response = client.http.post("/v1/agent/callers/lookup", body=json.dumps({"phone": KNOWN}),
+                                headers={"Authorization": f"Bearer {DEMO_AGENT_TOKEN}",
+                                         "content-type": "application/json"})
+
+    # THEN the call was identified once, as far as the agent can see
+    assert response.status_code == 200, response.body
+    assert [(c["kind"], c["contact_id"]) for c in json.loads(response.body)["contacts"]] == [("identified", call_sid)]

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
+from chalicelib.adapters.models import ContactModel
 from chalicelib.adapters.resources import CONTACTS_QUEUE, SCORING_QUEUE, Tables
 from chalicelib.domain.claim import Channel
 from infra.seed import DEMO_IVR_SECRET, DEMO_IVR_VENDOR
@@ -210,6 +211,48 @@ def test_same_loss_from_another_call_the_same_day_answers_the_first_claim(client
     assert again["reference"] == first["reference"]
     assert again["already_reported"] is True
     assert claim_count() == 1
+
+
+# -- replays --------------------------------------------------------------------------------------------
+
+def contact_entries(phone: str) -> list[tuple[str, str]]:
+    return [(m.kind, m.contact_id) for m in ContactModel.query(phone)]
+
+
+def test_replayed_call_started_is_answered_as_before_and_recorded_once(client, pipeline):
+    # GIVEN a signed call.started the vendor has posted once
+    body = raw(call_started(call_id="vendor-call-replayed"))
+    signature = sign(body)
+    first = post_event(client, body, signature=signature)
+
+    # WHEN the very same request (body and signature) arrives three more times within the tolerance
+    again = [post_event(client, body, signature=signature) for _ in range(3)]
+    pipeline.record_contacts()
+
+    # THEN each is answered as the first was
+    assert first.status_code == 200, first.body
+    assert all(r.status_code == 200 and answer(r) == answer(first) for r in again)
+    # AND the call has one contact entry, not four
+    assert contact_entries(KNOWN) == [("call_started", "vendor-call-replayed")]
+
+
+def test_replayed_call_back_report_is_recorded_once(client, pipeline):
+    # GIVEN a loss reported on one call, and reported again from another call (a call-back)
+    first = answer(post_event(client, claim_reported(call_id="first-call")))
+    body = raw(claim_reported(call_id="call-back"))
+    signature = sign(body)
+    call_back = answer(post_event(client, body, signature=signature))
+
+    # WHEN the call-back's event is replayed twice
+    replays = [answer(post_event(client, body, signature=signature)) for _ in range(2)]
+    pipeline.record_contacts()
+
+    # THEN every answer names the first claim, already reported
+    assert {a["claim_id"] for a in [call_back, *replays]} == {first["claim_id"]}
+    assert all(a["already_reported"] for a in [call_back, *replays])
+    # AND the screen pop's entries are one per call and step
+    assert sorted(contact_entries(KNOWN)) == [("claim_already_reported", "call-back"),
+                                              ("claim_reported", "first-call")]
 
 
 # -- signatures ------------------------------------------------------------------------------------------

@@ -105,6 +105,9 @@ BODY_ROUTES = {
         client, size), 200),
     ("POST", "/v1/ivr/twilio/gather"): (lambda client, claims_, size: _twilio("/v1/ivr/twilio/gather")(
         client, size), 200),
+    ("POST", "/v1/agent/callers/lookup"): (lambda client, claims_, size: client.http.post(
+        "/v1/agent/callers/lookup", headers={**JSON, "authorization": f"Bearer {DEMO_AGENT_TOKEN}"},
+        body=_pad_json({"phone": DEMO_PHONE}, size)), 200),
     # a stale If-Match: past the size check, the answer is the version conflict, and nothing changes
     ("POST", "/v1/agent/claims/{claim_id}/decision"): (lambda client, claims_, size: client.http.post(
         f"/v1/agent/claims/{claims_.review_claim}/decision",

@@ -57,6 +57,20 @@ def test_every_route_of_the_app_is_in_the_document_and_nothing_else(document):
     assert len(routes) >= 19
 
 
+def test_the_screen_pop_is_looked_up_by_a_body_and_the_route_with_the_number_is_deprecated(document):
+    # GIVEN the document's agent operations
+    paths = document["paths"]
+
+    # THEN the lookup takes the number in a JSON body and is not deprecated
+    lookup = paths["/v1/agent/callers/lookup"]["post"]
+    assert lookup["requestBody"]["content"]["application/json"]["schema"] == {"$ref": REF.format(model="CallerLookupIn")}
+    assert not lookup.get("deprecated")
+    # AND the route with the number in its URL is deprecated, its answer naming its successor
+    old = paths["/v1/agent/callers/{phone}"]["get"]
+    assert old["deprecated"] is True
+    assert {"Deprecation", "Link"} <= set(old["responses"]["200"]["headers"])
+
+
 def test_document_is_valid_openapi_3_1(document):
     # GIVEN the served document
     # WHEN it is validated against the OpenAPI 3.1 specification

@@ -117,7 +117,8 @@ def _full_flow(client, pipeline, queues, monkeypatch) -> dict:
     pipeline.record_contacts()
 
     # the agent: screen pop, queue, a claim, a decision with the customer's details in the reason
-    pop = client.http.get("/v1/agent/callers/159%208765%204321", headers=AGENT)
+    pop = client.http.post("/v1/agent/callers/lookup", headers=AGENT,
+                           body=json.dumps({"phone": "159 8765 4321"}))
     assert pop.status_code == 200 and json.loads(pop.body)["customer"]["id_number"] == mask_id_number(ID_NUMBER)
     assert client.http.get("/v1/agent/queue?limit=50", headers=AGENT).status_code == 200
     food_claim = bootstrap.container().claims.get(food_id)

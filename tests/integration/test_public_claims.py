@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 from chalicelib import bootstrap
 from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, NOTIFY_QUEUE, SCORING_QUEUE, Tables
 from chalicelib.domain.claim import ClaimStatus
+from chalicelib.domain.outcome import rejection_message
 from infra.seed import DEMO_AGENT_TOKEN
 from tests.fakes import claim_body, yesterday_in_shanghai
 from tests.integration.conftest import ELEME, HELLOBIKE
@@ -208,6 +209,30 @@ def test_attempts_per_address_are_limited_across_phones(client, tight_limits):
 
 
 # -- status ------------------------------------------------------------------------------------------
+
+def test_a_rejected_claims_status_tells_the_claimant_why_in_plain_words(client, pipeline):
+    # GIVEN a form claim an agent rejected as not covered, with a note of their own
+    answer = json.loads(submit(client, amount="135.50").body)
+    pipeline.score_all()
+    claim_id = answer["claim_id"]
+    agent = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "application/json"}
+    view = client.http.get(f"/v1/agent/claims/{claim_id}", headers=agent)
+    decided = client.http.post(f"/v1/agent/claims/{claim_id}/decision",
+                               headers={**agent, "if-match": view.headers["ETag"]},
+                               body=json.dumps({"decision": "reject", "reason": "shop refunded; score high",
+                                                "reason_code": "not_covered"}))
+    assert decided.status_code == 200, decided.body
+
+    # WHEN the claimant's status page reads its data
+    data = status(client, answer)
+
+    # THEN it says rejected, why, in both languages, and nothing of the agent's note
+    assert data["status"] == "REJECTED"
+    assert data["outcome"] == {"result": "rejected", "reason_code": "not_covered",
+                               "message": rejection_message("not_covered")}
+    assert data["survey"] is None
+    assert "shop refunded" not in json.dumps(data) and "score" not in json.dumps(data["outcome"])
+
 
 def test_a_forged_or_foreign_token_is_a_404_for_the_data_and_the_page(client):
     answer = json.loads(submit(client).body)
