@@ -24,7 +24,8 @@ from chalicelib.services.resolve import PolicyResolver
 ACTOR = "system:scoring"
 # Where a claim waits for scoring: still RECEIVED, or scored for a survey whose dispatch message was
 # never sent (the scoring record fails for it).
-_OWED_TO_SCORING = frozenset({ClaimStatus.RECEIVED, ClaimStatus.AWAITING_SURVEYOR})
+# what scoring still owes a claim: its score, its dispatch message, or its decision once its photos are in
+_OWED_TO_SCORING = frozenset({ClaimStatus.RECEIVED, ClaimStatus.AWAITING_SURVEYOR, ClaimStatus.AWAITING_PHOTOS})
 
 
 class _Silent:

@@ -74,6 +74,7 @@ def _request_to(client, method: str, path: str) -> tuple[str, dict[str, str]]:
         "/v1/public/policy-check": {},
         "/v1/public/claims": {},
         "/v1/ivr/events": {"x-signature": sign(b"{}")},
+        "/v1/agent/callers/lookup": {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"},
         "/v1/agent/claims/{claim_id}/decision": {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "if-match": '"1"'},
         "/v1/surveyors/{surveyor_id}/status": {"authorization": f"Bearer {DEMO_SURVEYOR_TOKENS[SURVEYOR]}"},
         "/v1/surveyors/{surveyor_id}/assignments/{claim_id}/complete": {

@@ -71,9 +71,11 @@ def test_illegal_transition_is_refused(current, target):
 def test_a_claim_waiting_for_its_photos_is_then_approved_or_reviewed():
     # GIVEN the table
     # WHEN a scored claim that would be approved waits for its photos
-    # THEN it may wait, and from there only be approved or go to review
+    # THEN it may wait, and from there only be approved or go to review (or to a person, if the message
+    # that would decide it keeps failing)
     assert ClaimStatus.AWAITING_PHOTOS in TRANSITIONS[ClaimStatus.SCORED]
-    assert TRANSITIONS[ClaimStatus.AWAITING_PHOTOS] == frozenset({ClaimStatus.APPROVED, ClaimStatus.IN_REVIEW})
+    assert TRANSITIONS[ClaimStatus.AWAITING_PHOTOS] == frozenset({ClaimStatus.APPROVED, ClaimStatus.IN_REVIEW,
+                                                                  ClaimStatus.NEEDS_ATTENTION})
 
 
 @pytest.mark.parametrize("decision", ["accept", "override"])

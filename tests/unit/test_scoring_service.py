@@ -341,3 +341,19 @@ def test_a_scored_or_missing_claim_is_not_given_up(scoring, claims, telemetry):
     assert scoring.needs_attention("CLM-00000000000000000000000000", "NotFound") is False
     assert claims.get(claim_id) == before
     assert telemetry.counts["ClaimsNeedingAttention"] == 0
+
+
+def test_a_claim_awaiting_photos_whose_message_keeps_failing_goes_to_a_person(scoring, claims, telemetry):
+    # GIVEN a claim waiting for its photos: only scoring's delayed message will ever decide it
+    claim_id = _expecting_photos(claims, amount="86.00")
+    scoring.score(claim_id)
+    assert claims.get(claim_id).status is ClaimStatus.AWAITING_PHOTOS
+
+    # WHEN that message fails its last receive and scoring gives up on it
+    marked = scoring.needs_attention(claim_id, "RuntimeError")
+
+    # THEN the claim goes to a person instead of waiting for ever, with the error's class on its timeline
+    assert marked is True
+    assert claims.get(claim_id).status is ClaimStatus.NEEDS_ATTENTION
+    assert claims.events(claim_id)[-1].detail == {"stage": "scoring", "error_class": "RuntimeError"}
+    assert telemetry.counts["ClaimsNeedingAttention"] == 1
