@@ -6,7 +6,7 @@ then the drain; figures against a floor pipeline measured on the same moto serve
     (also --threads, --consumers, --surveyors, --capacity, --sample, --drain-timeout)
 
 It starts ``python -m infra.local_stack`` on free ports (the claim form's and partners' limits raised,
-the Lambda Invoke API on, ``--consumers`` pollers per queue), drives it with ``bench.burst_driver``
+the Lambda Invoke API on, ``--consumers`` pollers per queue), drives it with ``devkit.burst_driver``
 and stops it at the end, on error or on SIGTERM. Before the product's burst, the *floor* runs on the
 same moto server: per claim a bare boto3 conditional PutItem and a SendMessage from as many threads,
 drained by as many trivial consumers as the stack runs per queue (receive, one PutItem per message,
@@ -42,8 +42,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import burst_driver as d  # noqa: E402 - after the path is set
-from bench.harness import free_port  # noqa: E402
+from devkit import burst_driver as d  # noqa: E402 - after the path is set
+from devkit.ports import free_port  # noqa: E402
 
 READY_LINE = "LOCAL STACK READY"
 START_WITHIN_SECONDS = 120

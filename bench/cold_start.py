@@ -28,7 +28,8 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bench.harness import REGION, REPO, begin, free_port, report_stream
+from bench.harness import REGION, REPO, begin, report_stream
+from devkit.ports import free_port
 from bench.intake import motor_claim, seed_motor_policies
 from bench.hotline import flow_event, lambda_environment
 

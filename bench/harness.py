@@ -1,76 +1,20 @@
-"""What every benchmark shares: a moto server of its own on a free local port, the environment that
-points boto3, PynamoDB and the app's settings at it, and a report stream kept apart from the product's
-log lines. ``begin()`` is the first line of each benchmark's ``main``."""
+"""What every benchmark shares: a moto server of its own on a free local port (``devkit.moto``, plain
+``moto.server``, on which the published figures were measured), the environment that points boto3,
+PynamoDB and the app's settings at it, and a report stream kept apart from the product's log lines.
+``begin()`` is the first line of each benchmark's ``main``."""
 from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from devkit.moto import PLAIN_SERVER, MotoServer
 
 REPO = Path(__file__).resolve().parents[1]
 REGION = "ap-southeast-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MotoServer:
-    """A moto server on a free local port, its output kept in a temporary file; ``stop`` always ends
-    it. ``argv`` says which server runs (plain ``moto.server`` unless a subclass says otherwise)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = tempfile.TemporaryFile(mode="w+b")
-        self.proc: subprocess.Popen | None = None
-        self.peak_rss_kib: int | None = None
-
-    def argv(self) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
-
-    def start(self, timeout: float = 30.0) -> None:
-        env = dict(os.environ, MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR="false")
-        self.proc = subprocess.Popen(self.argv(), stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env=env, cwd=REPO)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)  # the server is starting
-        raise RuntimeError(f"moto server did not answer on {self.url} within {timeout:.0f}s:\n{self.log_tail()}")
-
-    def log_tail(self, size: int = 2000) -> str:
-        self._log.seek(0, os.SEEK_END)
-        self._log.seek(max(0, self._log.tell() - size))
-        return self._log.read().decode("utf-8", "replace")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc is not None:
-            # moto is this process's only child, so the children's peak RSS is moto's.
-            self.peak_rss_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        self._log.close()
 
 
 def set_environment(endpoint: str) -> None:
@@ -99,7 +43,7 @@ def begin() -> tuple[float, MotoServer]:
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    moto = MotoServer()
+    moto = MotoServer(server=PLAIN_SERVER)
     set_environment(moto.url)
     return started, moto
 

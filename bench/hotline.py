@@ -26,7 +26,8 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from bench.harness import REGION, REPO, MotoServer, begin, report_stream
+from bench.harness import REGION, REPO, begin, report_stream
+from devkit.moto import MotoServer
 from bench.intake import CallCounter, Window, percentile
 
 STAGE = "prod"
@@ -151,7 +152,7 @@ class Hotline:
         from botocore.client import BaseClient
 
         from chalicelib import bootstrap
-        from tests.aws_calls import app_clients
+        from devkit.aws_calls import app_clients
 
         for client in app_clients():  # every model's client, the repository's, the SQS client
             self.counter.hook(client)

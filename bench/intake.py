@@ -23,7 +23,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from bench.harness import REGION, REPO, MotoServer, begin, report_stream
+from bench.harness import REGION, REPO, begin, report_stream
+from devkit.moto import MotoServer
 
 MOTOR_REGION = "310115"  # where infra.seed puts surveyors
 CN_TZ = timezone(timedelta(hours=8))

@@ -37,7 +37,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlencode
 
-from bench.harness import REGION, REPO, MotoServer, begin, free_port
+from bench.harness import REGION, REPO, begin
+from devkit.moto import MotoServer
+from devkit.ports import free_port
 from bench.intake import CN_TZ, MOTOR_REGION, motor_claim, seed_motor_policies
 
 STAGE = "prod"  # each invocation gets the function's own variables from .chalice/config.json
@@ -538,7 +540,7 @@ class Pipeline:
 
         from app import app
         from chalicelib import bootstrap
-        from tests.aws_calls import app_clients
+        from devkit.aws_calls import app_clients
 
         bootstrap.reset()
         self.container = bootstrap.container()

@@ -20,13 +20,9 @@ import re
 import shlex
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 import uuid
 from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
@@ -64,6 +60,7 @@ from infra.gateway_errors import GATEWAY_ERRORS
 from infra.partner_receiver import PartnerReceiver
 from infra.provision import create_all, notify_queue_of_uploads
 from chalicelib.services.auth import hash_api_key
+from devkit.moto import MotoServer, MotoServerError
 from infra.seed import (
     DEMO_AGENT_ID,
     DEMO_AGENT_TOKEN,
@@ -175,46 +172,15 @@ def use_stage_environment(config: Config) -> None:
 
 # -- moto ----------------------------------------------------------------------------------------
 
-def _answers(endpoint: str) -> bool:
+def start_moto(port: int, log_path: Path, stop: threading.Event) -> MotoServer:
+    """moto's server as a subprocess, once it answers (see infra/moto_server.py: one request at a time,
+    as moto is not thread-safe). Its request log goes to ``log_path``."""
+    moto = MotoServer(port, host=HOST, log_path=log_path)
     try:
-        urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-    except urllib.error.HTTPError:
-        return True  # any HTTP answer means the server is up
-    except OSError:
-        return False
-    return True
-
-
-def start_moto(port: int, log_path: Path, stop: threading.Event) -> subprocess.Popen:
-    """moto's server as a subprocess, once it answers. Its request log goes to ``log_path``."""
-    endpoint = f"http://{HOST}:{port}"
-    with open(log_path, "wb") as moto_log:
-        # moto's own server, one request at a time (see infra/moto_server.py: moto is not thread-safe)
-        process = subprocess.Popen([sys.executable, "-m", "infra.moto_server", "-H", HOST, "-p", str(port)],
-                                   cwd=ROOT,
-                                   stdin=subprocess.DEVNULL, stdout=moto_log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + MOTO_START_SECONDS
-    while not _answers(endpoint):
-        if process.poll() is not None:
-            raise StartupError(f"moto server exited with code {process.returncode}; see {log_path}")
-        if stop.is_set():
-            break
-        if time.monotonic() > deadline:
-            stop_moto(process)
-            raise StartupError(f"moto server did not answer on {endpoint} within {MOTO_START_SECONDS} s; "
-                               f"see {log_path}")
-        time.sleep(0.1)
-    return process
-
-
-def stop_moto(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=STOP_JOIN_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        moto.start(MOTO_START_SECONDS, stop)
+    except MotoServerError as error:
+        raise StartupError(str(error)) from None
+    return moto
 
 
 # -- invoking functions as Lambda would ----------------------------------------------------------
@@ -507,7 +473,7 @@ def run(stop: threading.Event) -> None:
         moto = start_moto(moto_port, moto_log, stop)
         running.callback(moto_log.unlink, missing_ok=True)  # kept only when moto fails to start
         running.callback(log.info, "moto server stopped")
-        running.callback(stop_moto, moto)
+        running.callback(moto.stop, STOP_JOIN_SECONDS)
         if stop.is_set():
             return
 

@@ -10,7 +10,7 @@ all to the stand-in, none to what it answers (tests/integration/test_moto_server
   a DeleteMessage rebuilds the queue's list is lost. DynamoDB and SQS do none of that. So every request
   holds one lock, except while an SQS long poll waits for messages (it lets go, as a real long poll
   blocks nobody). Clients still interleave freely between requests, which is where real races live
-  (tests/integration/test_dispatch_race.py serialises its moto server the same way).
+  (tests/integration/test_dispatch_race.py races dispatchers on this server).
 - **Transactions undo their own items, not whole tables.** moto backs up every table a
   TransactWriteItems touches (a deep copy, once per item) to roll back a cancelled one: its cost grows
   with the tables, so a burst slows down as it goes. Here the items the transaction names are saved

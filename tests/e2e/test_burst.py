@@ -7,7 +7,7 @@ refusal path is exercised under the burst too), Amazon Connect's functions serve
 Lambda Invoke API, two pollers per queue (concurrent consumers race for the same claims and surveyors,
 as concurrent Lambda batches do), and dispatch retries pushed past the test so a waiting claim stays put.
 
-The burst is bench/burst_driver.py's, shared with ``bench/burst.py`` (10,000 claims, figures). Its size
+The burst is devkit/burst_driver.py's, shared with ``bench/burst.py`` (10,000 claims, figures). Its size
 here is BURST_CLAIMS, 250 by default: every claim costs moto's server about 16 requests through
 intake, scoring, dispatch and notification at several milliseconds of CPU each, so on two shared
 cores a few hundred claims is what drains in about a minute. The test waits for the drain, never
@@ -21,7 +21,8 @@ import time
 
 import pytest
 
-from bench.burst_driver import (
+from chalicelib.adapters.resources import QUEUES
+from devkit.burst_driver import (
     STACK_ENVIRONMENT,
     DepthSampler,
     Stack,
@@ -35,8 +36,8 @@ from bench.burst_driver import (
     submit,
     wait_for_drain,
 )
-from chalicelib.adapters.resources import QUEUES
-from tests.e2e.conftest import LocalStack, free_port
+from devkit.ports import free_port
+from tests.e2e.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 

@@ -31,7 +31,7 @@ from chalicelib.domain.outcome import rejection_message
 from chalicelib.domain.products import catalogue
 from infra.local_stack import DEFAULT_REGION
 from infra.seed import DEMO_AGENT_TOKEN
-from tests.e2e.conftest import ARTIFACTS, LocalStack
+from tests.e2e.stack import ARTIFACTS, LocalStack
 
 pytestmark = pytest.mark.e2e
 

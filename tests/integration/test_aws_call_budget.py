@@ -1,9 +1,9 @@
 """How many AWS calls intake makes, counted with botocore hooks on every client the app uses
-(tests/aws_calls.py). Counts, never timings."""
+(devkit/aws_calls.py). Counts, never timings."""
 from __future__ import annotations
 
 from chalicelib import bootstrap
-from tests.aws_calls import app_clients, count_aws_calls
+from devkit.aws_calls import app_clients, count_aws_calls
 from tests.fakes import claim_body
 from tests.integration.conftest import post_batch, post_claim
 

@@ -1,7 +1,7 @@
 """Consumer batches cost per batch what they used to cost per record: claims, policies and the
 delivery log read with one BatchGetItem each, each region's surveyors read once, messages sent ten
 to a SendMessageBatch and deliveries recorded with one BatchWriteItem. Counted with botocore's
-before-call hooks on every client the app uses (tests/aws_calls.py), against in-process moto."""
+before-call hooks on every client the app uses (devkit/aws_calls.py), against in-process moto."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -10,7 +10,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.resources import DISPATCH_QUEUE, NOTIFY_QUEUE, SCORING_QUEUE
 from chalicelib.adapters.models import ClaimModel
 from chalicelib.domain.claim import ClaimStatus
-from tests.aws_calls import app_clients, count_aws_calls
+from devkit.aws_calls import app_clients, count_aws_calls
 from tests.fakes import SHANGHAI, claim_body, new_claim, submission
 from tests.integration.conftest import post_claim, surveyor_load
 from tests.integration.test_faults import field_claims, motor_claims

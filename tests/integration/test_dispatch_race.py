@@ -5,7 +5,7 @@ Threads against a moto *server* (a separate process answering HTTP, as DynamoDB 
 windows of the threads really overlap. Capacity and "one surveyor per claim" must hold through the
 store's conditional transaction alone (``DynamoClaimRepository.assign_surveyor``).
 
-The server answers one request at a time. DynamoDB runs each TransactWriteItems atomically; moto does
+The server is the local stack's (infra/moto_server.py), which answers one request at a time. DynamoDB runs each TransactWriteItems atomically; moto does
 not: its transaction checks and writes item by item, and on a failed condition restores copies of the
 whole tables taken when it began, wiping out whatever other requests wrote meanwhile. Under concurrent
 requests plain ``moto.server`` itself commits more conditional increments than the condition allows,
@@ -13,7 +13,6 @@ with no app code involved. Serialising requests gives each call DynamoDB's atomi
 the dispatchers' reads and writes still interleave freely between calls, which is where races live."""
 from __future__ import annotations
 
-import sys
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
@@ -21,7 +20,6 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
-from bench.harness import REGION, MotoServer
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamo import DynamoClaimRepository, DynamoSurveyorRepository
 from chalicelib.adapters.models import ALL_MODELS, SurveyorModel
@@ -29,40 +27,18 @@ from chalicelib.domain.claim import ClaimStatus
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeRequest
 from chalicelib.services.ports import AssignOutcome
+from devkit.moto import MotoServer
 from infra.provision import create_all
 from infra.seed import DEMO_SURVEYORS, seed
 from tests.fakes import SHANGHAI, FakeTelemetry, submission
 
+REGION = "ap-southeast-1"
 CLAIMS = 20
 DISPATCHERS = 6
 # Every Shanghai surveyor is within two rings of Pudong (310115); Beijing's never is. 7 places in all.
 LOW_CAPACITY = {"SV-SH-001": 2, "SV-SH-002": 1, "SV-SH-003": 1, "SV-SH-004": 1, "SV-SH-005": 1, "SV-SH-006": 1}
 # The two demo motor policies, each with its own vehicle and holder's phone.
 MOTOR_POLICIES = (("PM2026000789", "沪A12345", "+8613700137000"), ("PM2026000790", "沪AD12345", "+8618600186000"))
-
-
-# moto.server's own app behind a lock: each request is handled whole before the next one starts.
-_ONE_REQUEST_AT_A_TIME = """
-import sys, threading
-from werkzeug.serving import run_simple
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-
-moto_app = DomainDispatcherApplication(create_backend_app)
-lock = threading.Lock()
-
-def atomic(environ, start_response):
-    with lock:
-        return list(moto_app(environ, start_response))
-
-run_simple(sys.argv[1], int(sys.argv[2]), atomic, threaded=True, request_handler=MotoRequestHandler)
-"""
-
-
-class AtomicMotoServer(MotoServer):
-    """The benchmarks' moto server (free port, log, always stopped), its requests handled one at a time."""
-
-    def argv(self) -> list[str]:
-        return [sys.executable, "-c", _ONE_REQUEST_AT_A_TIME, "127.0.0.1", str(self.port)]
 
 
 def _forget_connections() -> None:
@@ -75,7 +51,7 @@ def _forget_connections() -> None:
 def moto_server(monkeypatch):
     """A fresh moto server with the app's tables and queues and the demo data; the environment points
     at it for the test only, and the server is always stopped."""
-    server = AtomicMotoServer()
+    server = MotoServer()
     try:
         server.start()
         for var in ("SCORING_QUEUE_URL", "DISPATCH_QUEUE_URL", "NOTIFY_QUEUE_URL", "CONTACTS_QUEUE_URL"):

@@ -33,7 +33,7 @@ from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, NOTIFY
 from chalicelib.domain.claim import ClaimStatus, utc_now
 from chalicelib.services.reconcile import Reconciler
 from infra import redrive
-from tests.aws_calls import app_clients
+from devkit.aws_calls import app_clients
 from tests.fakes import SHANGHAI, FakeTelemetry, claim_body, motor_claim_body, yesterday_in_shanghai
 from tests.integration.conftest import MOTOR, post_claim
 from tests.integration.test_hotline_connect import flow_event, report

@@ -11,7 +11,7 @@ import pytest
 from chalicelib import bootstrap
 from chalicelib.adapters.models import ClaimModel, ContactModel, PolicyModel
 from chalicelib.domain.ivr import voice_reference
-from tests.aws_calls import app_clients, count_aws_calls
+from devkit.aws_calls import app_clients, count_aws_calls
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 CONNECT_SAFE = re.compile(r"^[A-Za-z0-9_\-]*$")

@@ -15,7 +15,7 @@ from chalicelib.adapters.resources import Tables
 from infra import import_policies
 from infra.import_policies import BatchWriter, Report, configured_customer_id_key, derive_customer_id, import_files
 from infra.seed import DEMO_POLICIES_FILE
-from tests.aws_calls import count_aws_calls
+from devkit.aws_calls import count_aws_calls
 
 HEADER = ("policy_number,product,starts_on,ends_on,holder_name,holder_phone,holder_id_number,plate,order_id,"
           "partner_id,status,language,customer_id")

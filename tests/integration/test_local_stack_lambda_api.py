@@ -3,12 +3,12 @@ the way Lambda's own API invokes them, by boto3's ``lambda`` client pointed at i
 from __future__ import annotations
 
 import json
-import socket
 
 import boto3
 import pytest
 from botocore.config import Config
 
+from devkit.ports import free_port
 from infra.local_stack import LambdaInvokeServer
 
 EVENT = {"Name": "ContactFlowEvent", "Details": {"ContactData": {"ContactId": "c-1"}, "Parameters": {}}}
@@ -19,12 +19,6 @@ def flow_function(name: str, event: dict) -> dict:
     if event.get("fail"):
         raise RuntimeError("the function failed")
     return {"result": "ok", "function": name, "contact": event["Details"]["ContactData"]["ContactId"]}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

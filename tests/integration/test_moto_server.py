@@ -7,7 +7,6 @@ and messages sent while others are deleted are all delivered once. A real server
 local stack runs it (the patches are process-wide, so never applied in the test process)."""
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from collections import Counter
@@ -16,21 +15,15 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from bench.harness import REGION, MotoServer
+from devkit.moto import MotoServer
 
+REGION = "ap-southeast-1"
 TABLE = "moto-server-test"
-
-
-class PatchedMotoServer(MotoServer):
-    """The benchmarks' moto server (free port, log, always stopped), started as the local stack starts it."""
-
-    def argv(self) -> list[str]:
-        return [sys.executable, "-m", "infra.moto_server", "-H", "127.0.0.1", "-p", str(self.port)]
 
 
 @pytest.fixture(scope="module")
 def server():
-    moto = PatchedMotoServer()
+    moto = MotoServer()  # the local stack's server, started as the local stack starts it
     try:
         moto.start()
         yield moto

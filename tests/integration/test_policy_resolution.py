@@ -13,7 +13,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.models import PolicyModel
 from chalicelib.domain.claim import ClaimStatus, Segment
 from chalicelib.domain.policy import MatchKey, ResolutionOutcome
-from tests.aws_calls import app_clients, count_aws_calls
+from devkit.aws_calls import app_clients, count_aws_calls
 from tests.fakes import SHANGHAI, claim_body, submission
 from tests.integration.conftest import ELEME, HELLOBIKE, MOTOR, get_claim, post_claim
 

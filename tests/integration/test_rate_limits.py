@@ -25,7 +25,7 @@ from chalicelib.services.ports import PartnerIdentity
 from chalicelib.settings import Settings
 from infra.provision import create_all
 from infra.seed import seed
-from tests.aws_calls import app_clients, count_aws_calls
+from devkit.aws_calls import app_clients, count_aws_calls
 from tests.fakes import MonotonicClock, claim_body
 from tests.integration.conftest import ELEME, HELLOBIKE, post_claim
 

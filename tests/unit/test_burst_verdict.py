@@ -1,8 +1,8 @@
-"""The burst's verdict (bench/burst_driver.py ``problems``) names every broken promise it is shown:
+"""The burst's verdict (devkit/burst_driver.py ``problems``) names every broken promise it is shown:
 the burst test passes only because it found none, so it must find them when they are there."""
 from __future__ import annotations
 
-from bench.burst_driver import Burst, Count, Item, Record, outcome, problems
+from devkit.burst_driver import Burst, Count, Item, Record, outcome, problems
 
 SCORED = [("claim.received", "RECEIVED"), ("claim.scored", "SCORED"), ("claim.routed", "IN_REVIEW")]
 SURVEYED = [("claim.received", "RECEIVED"), ("claim.scored", "SCORED"), ("claim.routed", "AWAITING_SURVEYOR"),

@@ -5,8 +5,8 @@
     assert calls["TransactWriteItems"] == 1
 
 A ``before-call`` hook fires once per API operation (retries of the same operation are not counted
-again), on the client it is registered on; so every client the app uses has to be hooked. The
-benchmarks can reuse the same helper.
+again), on the client it is registered on; so every client the app uses has to be hooked. Tests and
+benchmarks both count with it.
 """
 from __future__ import annotations
 
