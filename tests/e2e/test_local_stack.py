@@ -1,6 +1,8 @@
 """The local stack end to end: claims go in over HTTP and come out scored, routed and dispatched.
 
-The tests share one stack (module fixture) and run in file order; the last one stops it.
+The tests share one stack (module fixture) but nothing else: each claims on a demo policy of its own (a
+second claim on a policy would be scored as its duplicate), and the test that stops a stack starts its
+own; so each passes alone and in any order.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import pytest
 
 from infra.local_stack import DEMO_CLAIM, YESTERDAY_NOON_SHANGHAI
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_IVR_SECRET, DEMO_PARTNERS
-from tests.e2e.conftest import LocalStack, nobody_listens_on
+from tests.e2e.stack import LocalStack, nobody_listens_on, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -26,10 +28,10 @@ KEYS = {p.partner_id: p.api_key for p in DEMO_PARTNERS}
 SETTLE_WITHIN_SECONDS = 30
 STOP_WITHIN_SECONDS = 15
 
-FOOD_SAFETY_CLAIM = {
+FOOD_SAFETY_CLAIM = {  # not the hotline demo's caller's policy (PA2026000123), which the IVR test claims on
     "external_ref": "E2E-ELEME-0001",
-    "policy": {"number": "PA2026000123", "order_id": "E123456"},
-    "claimant": {"name": "张三", "phone": "+8613800138000"},
+    "policy": {"number": "PA2026000124", "order_id": "E223344"},
+    "claimant": {"name": "赵六", "phone": "+8613600136000"},
     "loss": {"type": "food_safety", "occurred_at": YESTERDAY_NOON_SHANGHAI,
              "description": "stomach ache after lunch", "location": {"region_code": "310115"}},
     "amount": {"value": "135.50", "currency": "CNY"},  # above what food safety auto-approves (100)
@@ -176,8 +178,10 @@ def test_an_unknown_route_is_a_404_in_the_contracts_error_shape(local_stack: Loc
 @pytest.mark.parametrize("headers", [{}, {"content-type": "application/json; charset=latin-1"}],
                          ids=["no Content-Type", "charset latin-1"])
 def test_a_claim_not_sent_as_json_in_utf8_is_a_415_over_http(local_stack: LocalStack, headers):
-    # GIVEN a claim body sent over real HTTP without a Content-Type, or declared latin-1
-    claim = {**DEMO_CLAIM, "external_ref": f"E2E-MEDIA-{uuid.uuid4().hex[:12]}"}
+    # GIVEN a claim body sent over real HTTP without a Content-Type, or declared latin-1, on the other demo
+    # motor policy than the motor test's (whose claim would otherwise be scored as a duplicate of this one)
+    claim = {**DEMO_CLAIM, "external_ref": f"E2E-MEDIA-{uuid.uuid4().hex[:12]}", "policy": {"number": "PM2026000790"},
+             "claimant": {"name": "孙八", "phone": "+8618600186000"}, "vehicle": {"plate": "沪AD12345"}}
     body = json.dumps(claim, ensure_ascii=False).encode("utf-8")
 
     # WHEN it is posted
@@ -216,17 +220,24 @@ def test_the_request_log_never_shows_a_phone_number(local_stack: LocalStack):
         assert "13900139000" not in digits, line
 
 
-def test_sigint_stops_everything_cleanly(local_stack: LocalStack):
-    # GIVEN the running stack (this test runs last: it stops the stack the others share)
+@pytest.fixture
+def own_stack():
+    """A stack of the test's own, not the one the module's other tests share."""
+    with running_stack("sigint") as stack:
+        yield stack
+
+
+def test_sigint_stops_everything_cleanly(own_stack: LocalStack):
+    # GIVEN a running stack
     # WHEN it gets SIGINT, as from Ctrl-C
-    local_stack.process.send_signal(signal.SIGINT)
+    own_stack.process.send_signal(signal.SIGINT)
 
     # THEN it exits 0 without a traceback, and neither the API nor moto listens any more
     try:
-        exit_code = local_stack.process.wait(timeout=STOP_WITHIN_SECONDS)
+        exit_code = own_stack.process.wait(timeout=STOP_WITHIN_SECONDS)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"still running {STOP_WITHIN_SECONDS} s after SIGINT:\n{local_stack.tail()}")
-    assert exit_code == 0, local_stack.tail()
-    assert "Traceback" not in local_stack.output()
-    assert nobody_listens_on(local_stack.api_port)
-    assert nobody_listens_on(local_stack.moto_port)
+        pytest.fail(f"still running {STOP_WITHIN_SECONDS} s after SIGINT:\n{own_stack.tail()}")
+    assert exit_code == 0, own_stack.tail()
+    assert "Traceback" not in own_stack.output()
+    assert nobody_listens_on(own_stack.api_port)
+    assert nobody_listens_on(own_stack.moto_port)
