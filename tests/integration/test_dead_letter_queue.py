@@ -20,17 +20,9 @@ AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "applica
 UNKNOWN = "CLM-00000000000000000000000000"
 
 
-@pytest.mark.parametrize("function, spec, body", [
-    ("score_claims", SCORING_QUEUE, {"v": 1, "type": "claim.received", "claim_id": UNKNOWN}),
-    ("dispatch_claims", DISPATCH_QUEUE, {"v": 1, "type": "claim.survey_needed", "claim_id": UNKNOWN, "attempt": 0}),
-], ids=["scoring", "dispatch"])
-def test_message_failing_every_receive_moves_to_the_dlq_after_five(pipeline, queues, function, spec, body):
-    # GIVEN a message for a claim that does not exist, redelivered at once after each failure
+def _consume_until_dead_lettered(pipeline, queues, function, spec) -> list[str]:
+    """Receives and fails the queue's one message at once after each failure, until SQS dead-letters it."""
     queues.sqs.set_queue_attributes(QueueUrl=queues.url(spec.name), Attributes={"VisibilityTimeout": "0"})
-    raw = json.dumps(body)
-    queues.send(spec.name, raw)
-
-    # WHEN the consumer keeps failing it, receive after receive
     receive_counts = []
     for _ in range(spec.max_receive_count + 1):
         answer, messages = pipeline.run(function)
@@ -38,6 +30,20 @@ def test_message_failing_every_receive_moves_to_the_dlq_after_five(pipeline, que
             break
         assert [f["itemIdentifier"] for f in answer["batchItemFailures"]] == [messages[0]["MessageId"]]
         receive_counts.append(messages[0]["Attributes"]["ApproximateReceiveCount"])
+    return receive_counts
+
+
+@pytest.mark.parametrize("function, spec, body", [
+    ("score_claims", SCORING_QUEUE, {"v": 1, "type": "claim.received", "claim_id": UNKNOWN}),
+    ("dispatch_claims", DISPATCH_QUEUE, {"v": 1, "type": "claim.survey_needed", "claim_id": UNKNOWN, "attempt": 0}),
+], ids=["scoring", "dispatch"])
+def test_message_failing_every_receive_moves_to_the_dlq_after_five(pipeline, queues, function, spec, body):
+    # GIVEN a message for a claim that does not exist, redelivered at once after each failure
+    raw = json.dumps(body)
+    queues.send(spec.name, raw)
+
+    # WHEN the consumer keeps failing it, receive after receive
+    receive_counts = _consume_until_dead_lettered(pipeline, queues, function, spec)
 
     # THEN it was tried exactly five times and now waits in the DLQ, not on the queue
     assert receive_counts == ["1", "2", "3", "4", "5"]
@@ -61,19 +67,6 @@ class BrokenHistory:
 
 class SurveyorsDown(Exception):
     pass
-
-
-def _consume_until_dead_lettered(pipeline, queues, function, spec) -> list[str]:
-    """Receives and fails the queue's one message at once after each failure, until SQS dead-letters it."""
-    queues.sqs.set_queue_attributes(QueueUrl=queues.url(spec.name), Attributes={"VisibilityTimeout": "0"})
-    receive_counts = []
-    for _ in range(spec.max_receive_count + 1):
-        answer, messages = pipeline.run(function)
-        if not messages:
-            break
-        assert [f["itemIdentifier"] for f in answer["batchItemFailures"]] == [messages[0]["MessageId"]]
-        receive_counts.append(messages[0]["Attributes"]["ApproximateReceiveCount"])
-    return receive_counts
 
 
 def _metric_lines(text: str, name: str) -> list[dict]:

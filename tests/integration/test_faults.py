@@ -507,40 +507,30 @@ def crash_reading(faults, claim_id: str) -> None:
     faults.crash_on("BatchGetItem", _batch_key_names(claim_id))
 
 
-def test_scoring_crashing_on_the_third_of_five_fails_that_record_only(client, faults, queues):
-    # GIVEN five claims waiting to be scored, and reading the third one failing unexpectedly
-    _claims(client, 5)
-    messages = _receive(queues, SCORING_QUEUE, 5)
+@pytest.mark.parametrize("consumer, five_waiting, unchanged", [
+    pytest.param("score_claims", lambda client, pipeline: _claims(client, 5), ClaimStatus.RECEIVED,
+                 id="scoring"),
+    pytest.param("dispatch_claims", lambda client, pipeline: field_claims(client, pipeline, 5),
+                 ClaimStatus.AWAITING_SURVEYOR, id="dispatch"),
+])
+def test_a_consumer_crashing_on_the_third_of_five_fails_that_record_only(client, faults, queues, pipeline,
+                                                                        consumer, five_waiting, unchanged):
+    # GIVEN five claims waiting for the consumer (to be scored; motor claims scored for a field survey),
+    # and reading the third one failing unexpectedly
+    five_waiting(client, pipeline)
+    messages = _receive(queues, CONSUMER_QUEUE[consumer], 5)
     broken = _claim_of(messages[2])
     crash_reading(faults, broken)
 
-    # WHEN the scoring consumer gets the batch
-    answer = _invoke(client, queues, "score_claims", messages)
+    # WHEN the consumer gets the batch
+    answer = _invoke(client, queues, consumer, messages)
 
-    # THEN exactly the third message is reported failed, and the other four claims are scored
+    # THEN exactly the third message is reported failed: the third claim is as it was, the other four
+    # moved on
     assert answer == {"batchItemFailures": [{"itemIdentifier": messages[2]["MessageId"]}]}
     faults.clear()
     claims = bootstrap.container().claims
-    assert [claims.get(_claim_of(m)).status is ClaimStatus.RECEIVED for m in messages] == [
-        False, False, True, False, False]
-
-
-def test_dispatch_crashing_on_the_third_of_five_fails_that_record_only(client, faults, queues, pipeline):
-    # GIVEN five motor claims scored for a field survey, and the third one's dispatch failing
-    field_claims(client, pipeline, 5)
-    messages = _receive(queues, DISPATCH_QUEUE, 5)
-    broken = _claim_of(messages[2])
-    crash_reading(faults, broken)
-
-    # WHEN the dispatch consumer gets the batch
-    answer = _invoke(client, queues, "dispatch_claims", messages)
-
-    # THEN exactly the third message failed; the others left AWAITING_SURVEYOR (assigned, or waiting)
-    assert answer == {"batchItemFailures": [{"itemIdentifier": messages[2]["MessageId"]}]}
-    faults.clear()
-    claims = bootstrap.container().claims
-    assert [claims.get(_claim_of(m)).status is ClaimStatus.AWAITING_SURVEYOR for m in messages] == [
-        False, False, True, False, False]
+    assert [claims.get(_claim_of(m)).status is unchanged for m in messages] == [False, False, True, False, False]
 
 
 def contact_message(n: int) -> str:

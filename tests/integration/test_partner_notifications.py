@@ -344,34 +344,29 @@ def test_notice_failing_the_attempt_before_last_is_still_retried(client, pipelin
 # -- nothing to send -----------------------------------------------------------------------------------
 
 
-def test_claim_of_partner_without_callback_sends_nothing(client, pipeline, queues, receiver):
-    # GIVEN an eleme claim sent to review (eleme has no callback), its notice queued
+def _eleme_without_a_callback(client, receiver) -> None:
     _submit(client, claim_body(amount="135.50"), api_key=ELEME)
-    pipeline.score_all()
-    assert on_notify_queue(queues) == (1, 0)
-
-    # WHEN the notify consumer processes it
-    answer, _ = notify_waiting(client, queues)
-
-    # THEN the record succeeds, nobody is called, and nothing is retried or parked
-    assert answer == {"batchItemFailures": []}
-    assert receiver.received == []
-    assert on_notify_queue(queues) == (0, 0)
-    assert dead_letters(queues) == []
 
 
-def test_partner_with_callback_but_no_signing_secret_is_never_sent_an_unsigned_notice(
-        aws, client, pipeline, queues, receiver):
-    # GIVEN a hellobike claim sent to review, hellobike's callback set but no secret configured to sign with
+def _hellobike_with_a_callback_but_no_signing_secret(client, receiver) -> None:
     set_callback("hellobike", receiver.url)
     bootstrap.container().intake.submit(IntakeRequest("hellobike", submission(amount="135.50")))
+
+
+@pytest.mark.parametrize("claim_sent_to_review",
+                         [_eleme_without_a_callback, _hellobike_with_a_callback_but_no_signing_secret], ids=["partner without a callback", "callback but no secret to sign with"])
+def test_a_notice_nobody_can_be_sent_signed_sends_nothing(aws, client, pipeline, queues, receiver,
+                                                         claim_sent_to_review):
+    # GIVEN a claim sent to review, its notice queued: an eleme claim (eleme has no callback), or a
+    # hellobike claim (hellobike's callback set, but no secret configured to sign with)
+    claim_sent_to_review(client, receiver)
     pipeline.score_all()
     assert on_notify_queue(queues) == (1, 0)
 
     # WHEN the notify consumer processes its notice
     answer, _ = notify_waiting(client, queues)
 
-    # THEN nothing is posted, and nothing is retried or parked
+    # THEN the record succeeds, nothing is posted (never an unsigned notice), and nothing is retried or parked
     assert answer == {"batchItemFailures": []}
     assert receiver.received == []
     assert on_notify_queue(queues) == (0, 0)
