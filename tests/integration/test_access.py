@@ -203,20 +203,16 @@ def _partner_or_claimant_attaches_a_photo(s: Stack):
     assert s.call("POST", path.format(s.hellobike_claim), {"x-api-key": HELLOBIKE}, body).status_code == 201
 
 
-def _claimant_reads_the_status_data(s: Stack):
-    foreign = s.call("GET", f"/v1/public/claims/{s.form_claim}?t={s.other_form_token}")
-    missing = s.call("GET", f"/v1/public/claims/{s.missing_claim}?t={s.other_form_token}")
-    assert foreign.status_code == 404
-    assert answer(foreign) == answer(missing)
-    assert s.call("GET", f"/v1/public/claims/{s.form_claim}?t={s.form_token}").status_code == 200
-
-
-def _claimant_opens_the_status_page(s: Stack):
-    foreign = s.call("GET", f"/claims/{s.form_claim}?t={s.other_form_token}")
-    missing = s.call("GET", f"/claims/{s.missing_claim}?t={s.other_form_token}")
-    assert foreign.status_code == 404
-    assert answer(foreign) == answer(missing)
-    assert s.call("GET", f"/claims/{s.form_claim}?t={s.form_token}").status_code == 200
+def _claimant_follows_a_status_link(claims: str):
+    """The status data (``/v1/public/claims``) and the status page (``/claims``): another claim's signed link
+    answers as a missing claim does; the claim's own opens it."""
+    def case(s: Stack):
+        foreign = s.call("GET", f"{claims}/{s.form_claim}?t={s.other_form_token}")
+        missing = s.call("GET", f"{claims}/{s.missing_claim}?t={s.other_form_token}")
+        assert foreign.status_code == 404
+        assert answer(foreign) == answer(missing)
+        assert s.call("GET", f"{claims}/{s.form_claim}?t={s.form_token}").status_code == 200
+    return case
 
 
 def _agents_only(method: str, template: str, ok: int):
@@ -267,8 +263,8 @@ def _surveyor_completes_a_survey(s: Stack):
 ID_CASES = {
     ("GET", "/v1/claims/{claim_id}"): _partner_reads_a_claim,
     ("POST", "/v1/claims/{claim_id}/attachments"): _partner_or_claimant_attaches_a_photo,
-    ("GET", "/v1/public/claims/{claim_id}"): _claimant_reads_the_status_data,
-    ("GET", "/claims/{claim_id}"): _claimant_opens_the_status_page,
+    ("GET", "/v1/public/claims/{claim_id}"): _claimant_follows_a_status_link("/v1/public/claims"),
+    ("GET", "/claims/{claim_id}"): _claimant_follows_a_status_link("/claims"),
     ("GET", "/v1/agent/claims/{claim_id}"): _agents_only("GET", "/v1/agent/claims/{claim_id}", 200),
     ("POST", "/v1/agent/claims/{claim_id}/decision"): _agents_only(
         "POST", "/v1/agent/claims/{claim_id}/decision", 400),  # past the token: If-Match is missing

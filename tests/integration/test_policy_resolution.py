@@ -175,15 +175,20 @@ AMBIGUOUS_CASES = {
 }
 
 
-@pytest.mark.parametrize("path", list(AMBIGUOUS_CASES))
-def test_two_running_policies_on_one_key_leave_the_claim_ambiguous_for_review(client, pipeline, path):
-    # GIVEN two running policies of the same product sharing the path's key
+def ambiguous_claim(client, pipeline, path: str) -> tuple[str, str]:
+    """Two running policies share the path's key; a claim giving only that key is posted and scored.
+    Returns the claim's id and the key of the partner that posted it."""
     shared, posted, product, loss_type, amount, api_key = AMBIGUOUS_CASES[path]
     store_policy(NUMBER_2, product, **shared)
     store_policy(NUMBER, product, **shared)
+    return submit_and_score(client, pipeline, body(loss_type=loss_type, amount=amount, **posted), api_key), api_key
 
+
+@pytest.mark.parametrize("path", list(AMBIGUOUS_CASES))
+def test_two_running_policies_on_one_key_leave_the_claim_ambiguous_for_review(client, pipeline, path):
+    # GIVEN two running policies of the same product sharing the path's key
     # WHEN a claim giving only that key is posted and scored
-    claim_id = submit_and_score(client, pipeline, body(loss_type=loss_type, amount=amount, **posted), api_key)
+    claim_id, api_key = ambiguous_claim(client, pipeline, path)
 
     # THEN it is kept as AMBIGUOUS with both candidates, no coverage, and goes to standard review
     claim = stored(claim_id)
@@ -196,12 +201,8 @@ def test_two_running_policies_on_one_key_leave_the_claim_ambiguous_for_review(cl
 @pytest.mark.parametrize("path", list(AMBIGUOUS_CASES))
 def test_ambiguous_claim_lists_its_candidates_in_the_view_and_timeline(client, pipeline, path):
     # GIVEN two running policies of the same product sharing the path's key
-    shared, posted, product, loss_type, amount, api_key = AMBIGUOUS_CASES[path]
-    store_policy(NUMBER_2, product, **shared)
-    store_policy(NUMBER, product, **shared)
-
     # WHEN a claim giving only that key is posted and scored
-    claim_id = submit_and_score(client, pipeline, body(loss_type=loss_type, amount=amount, **posted), api_key)
+    claim_id, api_key = ambiguous_claim(client, pipeline, path)
 
     # THEN the view and the timeline list the candidates, in order, and say nothing of coverage
     view = get_claim(client, claim_id, api_key).json_body

@@ -94,37 +94,25 @@ class _StaleView:
         return [replace(s, active_claims=0) for s in self._surveyors.in_region(region_code)]
 
 
-def test_surveyor_found_full_at_write_time_is_skipped_for_the_next(world):
-    # GIVEN a stale view where SV-1 looks idle but is full in the store, and SV-2 has room
-    world.surveyors.add("SV-1", "310115", capacity=2, active=2)
-    world.surveyors.add("SV-2", "310115", capacity=3, active=1)
+@pytest.mark.parametrize("sv1, sv2, status, assigned, loads", [
+    pytest.param((2, 2), (3, 1), ClaimStatus.SURVEYOR_ASSIGNED, "SV-2", (2, 2), id="SV-1 full, SV-2 has room"),
+    pytest.param((1, 1), (2, 2), ClaimStatus.WAITING_FOR_SURVEYOR, None, (1, 2), id="everyone full"),
+])
+def test_a_surveyor_found_full_at_write_time_is_skipped_for_the_next_or_the_claim_waits(world, sv1, sv2, status,
+                                                                                       assigned, loads):
+    # GIVEN a stale view in which SV-1 and SV-2 look idle, while in the store SV-1 is full and SV-2 has
+    # room, or both are full
+    world.surveyors.add("SV-1", "310115", capacity=sv1[0], active=sv1[1])
+    world.surveyors.add("SV-2", "310115", capacity=sv2[0], active=sv2[1])
     claim_id = world.awaiting()
     dispatch = DispatchService(world.claims, _StaleView(world.surveyors), world.queue, world.telemetry,
                                clock=Clock(NOW))
 
     # WHEN the claim is dispatched
-    status = dispatch.dispatch(claim_id)
-
-    # THEN SV-1's refusal (SURVEYOR_FULL) falls through to SV-2, and SV-1 stays at capacity
-    assert status is ClaimStatus.SURVEYOR_ASSIGNED
-    assert world.claims.get(claim_id).surveyor_id == "SV-2"
-    assert (world.load("SV-1"), world.load("SV-2")) == (2, 2)
-
-
-def test_everyone_full_at_write_time_means_waiting(world):
-    # GIVEN a stale view in which every surveyor looks idle but all are full
-    world.surveyors.add("SV-1", "310115", capacity=1, active=1)
-    world.surveyors.add("SV-2", "310115", capacity=2, active=2)
-    claim_id = world.awaiting()
-    dispatch = DispatchService(world.claims, _StaleView(world.surveyors), world.queue, world.telemetry,
-                               clock=Clock(NOW))
-
-    # WHEN the claim is dispatched
-    status = dispatch.dispatch(claim_id)
-
-    # THEN nobody is overfilled and the claim waits
-    assert status is ClaimStatus.WAITING_FOR_SURVEYOR
-    assert (world.load("SV-1"), world.load("SV-2")) == (1, 2)
+    # THEN SV-1's refusal (SURVEYOR_FULL) falls through to SV-2, or the claim waits; nobody is overfilled
+    assert dispatch.dispatch(claim_id) is status
+    assert world.claims.get(claim_id).surveyor_id == assigned
+    assert (world.load("SV-1"), world.load("SV-2")) == loads
 
 
 def test_no_free_surveyor_means_waiting_and_a_delayed_retry(world):

@@ -192,12 +192,17 @@ def test_failed_send_still_accepts_and_leaves_the_claim_received(world):
     assert world.telemetry.counts["ScoringEnqueueFailed"] == 1
 
 
-def test_reconciler_requeues_the_claim_whose_send_failed(world):
-    # GIVEN a claim stored while the queue was failing, and the queue healthy again
+def _claim_stored_while_the_queue_failed(world) -> Reconciler:
+    """Stores a claim while the scoring queue fails, heals the queue; the reconciler that will find it."""
     world.queue.fail = True
     world.intake.submit(_request())
     world.queue.fail = False
-    reconciler = Reconciler(world.claims, world.queue, world.telemetry, after_seconds=300, clock=world.clock)
+    return Reconciler(world.claims, world.queue, world.telemetry, after_seconds=300, clock=world.clock)
+
+
+def test_reconciler_requeues_the_claim_whose_send_failed(world):
+    # GIVEN a claim stored while the queue was failing, and the queue healthy again
+    reconciler = _claim_stored_while_the_queue_failed(world)
 
     # WHEN the reconciler runs after RECONCILE_AFTER_SECONDS
     world.clock.advance(seconds=301)
@@ -229,10 +234,7 @@ def test_reconciler_leaves_stuck_claims_to_a_scoring_backlog_that_holds_them(wor
 
 def test_reconciler_waits_before_requeueing(world):
     # GIVEN a claim stored while the queue was failing
-    world.queue.fail = True
-    world.intake.submit(_request())
-    world.queue.fail = False
-    reconciler = Reconciler(world.claims, world.queue, world.telemetry, after_seconds=300, clock=world.clock)
+    reconciler = _claim_stored_while_the_queue_failed(world)
 
     # WHEN the reconciler runs before RECONCILE_AFTER_SECONDS
     world.clock.advance(seconds=299)

@@ -117,22 +117,31 @@ def _fields(body: dict):
 FIELD_CASES = [(model, path) for model, body in {**VALID_BODIES, **IVR_EVENTS}.items() for path in _fields(body)]
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow])
-@given(case=st.sampled_from(FIELD_CASES), value=json_values | nasty_text)
-def test_a_valid_body_with_any_field_replaced_parses_or_fails_with_a_contract_error(case, value):
-    # GIVEN a valid body of any model with one field (at any depth) replaced by anything at all
-    model, path = case
+def _valid_body_with(model, path: tuple, value) -> bytes:
+    """A valid body of the model (a request or an IVR event) with the field at ``path`` set to ``value``."""
     body = json.loads(json.dumps({**VALID_BODIES, **IVR_EVENTS}[model]))
     node = body
     for key in path[:-1]:
         node = node[key]
     node[path[-1]] = value
-    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _parsed(model, raw: bytes):
+    return _event(raw, model) if model in IVR_EVENTS else parse(model, raw, "body")
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(case=st.sampled_from(FIELD_CASES), value=json_values | nasty_text)
+def test_a_valid_body_with_any_field_replaced_parses_or_fails_with_a_contract_error(case, value):
+    # GIVEN a valid body of any model with one field (at any depth) replaced by anything at all
+    model, path = case
+    raw = _valid_body_with(model, path, value)
 
     # WHEN it is parsed (and, for the form, turned into the claim the intake stores)
     # THEN it is valid, or refused with the contract's error
     try:
-        parsed = _event(raw, model) if model in IVR_EVENTS else parse(model, raw, "body")
+        parsed = _parsed(model, raw)
         if isinstance(parsed, PublicClaimIn):
             parsed.to_submission()
     except CONTRACT_ERRORS:
@@ -156,16 +165,11 @@ DATE_FIELDS = {
 def test_any_accepted_request_date_has_an_offset_and_is_between_1900_and_now(case, sent):
     # GIVEN a form claim or an IVR event whose date field holds anything a sender might write there
     model, path = case
-    body = json.loads(json.dumps({**VALID_BODIES, **IVR_EVENTS}[model]))
-    node = body
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = sent
-    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    raw = _valid_body_with(model, path, sent)
 
     # WHEN it is parsed
     try:
-        parsed = _event(raw, model) if model in IVR_EVENTS else parse(model, raw, "body")
+        parsed = _parsed(model, raw)
     except ValidationFailed as refused:
         assert [d.field for d in refused.details] == [".".join(path)]
         return
