@@ -270,7 +270,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "description": "Named by the hash of its content, as the pages link it; cached for a year "
                            "(Cache-Control: public, max-age=31536000, immutable). Another hash is a 404.",
             "security": [], "parameters": [
-                path_param("name", {"type": "string", "pattern": "^[a-z]+\\.[0-9a-f]{16}\\.(css|js)$"},
+                path_param("name", {"type": "string", "pattern": "^[a-z]{1,20}\\.[0-9a-f]{16}\\.(css|js)$"},
                            "The file's name with its content hash, e.g. site.0123456789abcdef.css."),
                 correlation],
             "responses": {"200": {"description": "The file, as the pages link it.", "headers": _headers(),
