@@ -7,6 +7,7 @@ from chalicelib.api.connect import bp as connect
 from chalicelib.api.http import http_middleware
 from chalicelib.api.ivr_events import bp as ivr_events
 from chalicelib.api.openapi import bp as openapi
+from chalicelib.api.pages import bp as pages
 from chalicelib.api.partner_claims import bp as partner_claims
 from chalicelib.api.public import bp as public
 from chalicelib.api.surveyors import bp as surveyors
@@ -22,6 +23,7 @@ app.register_middleware(observe, "all")
 app.register_middleware(http_middleware, "http")
 app.register_blueprint(partner_claims)
 app.register_blueprint(public)
+app.register_blueprint(pages)
 app.register_blueprint(twilio_voice)
 app.register_blueprint(ivr_events)
 app.register_blueprint(agent)

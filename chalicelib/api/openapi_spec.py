@@ -265,6 +265,19 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "responses": {**text(200, _HTML, "The status page."),
                           **text(404, _HTML, "No such claim (or the token does not hold).")},
         },
+        ("GET", "/assets/{name}"): {
+            "operationId": "pageAsset", "tags": ["public"], "summary": "A stylesheet or script of the pages.",
+            "description": "Named by the hash of its content, as the pages link it; cached for a year "
+                           "(Cache-Control: public, max-age=31536000, immutable). Another hash is a 404.",
+            "security": [], "parameters": [
+                path_param("name", {"type": "string", "pattern": "^[a-z]{1,20}\\.[0-9a-f]{16}\\.(css|js)$"},
+                           "The file's name with its content hash, e.g. site.0123456789abcdef.css."),
+                correlation],
+            "responses": {"200": {"description": "The file, as the pages link it.", "headers": _headers(),
+                                  "content": {media: {"schema": {"type": "string"}}
+                                              for media in ("text/css", "text/javascript")}},
+                          **errors(404)},
+        },
         ("POST", "/v1/public/policy-check"): {
             "operationId": "checkPolicy", "tags": ["public"],
             "summary": "Prove a policy with its number and the phone on it.",

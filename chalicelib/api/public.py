@@ -1,11 +1,7 @@
 """The customer's own channel: the claim form page, its API, the status page and photo uploads."""
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-from chalice import Response
-
+from chalicelib.api import pages
 from chalicelib.api.http import ApiBlueprint, json_response, read_json_body
 from chalicelib.api.views import customer_view
 from chalicelib.bootstrap import container
@@ -18,28 +14,8 @@ from chalicelib.services.public import PublicSubmission, next_step
 
 bp = ApiBlueprint(__name__)
 
-WEB = Path(__file__).resolve().parent.parent / "web"
 STATUS_TOKEN_HEADER = "x-status-token"
 MAX_FORM_BYTES = 16 * 1024
-# Inline script and style only, nothing from elsewhere; photos go to the bucket (connect-src).
-_PAGE_HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
-
-
-@lru_cache(maxsize=4)
-def _page(name: str) -> str:
-    return (WEB / name).read_text(encoding="utf-8")
-
-
-def _html(body: str, status: int = 200) -> Response:
-    csp = ("default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: blob:; "
-           "connect-src 'self' " + _upload_origin() + "; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-    return Response(body=body, status_code=status, headers={**_PAGE_HEADERS, "Content-Security-Policy": csp})
 
 
 def _upload_origin() -> str:
@@ -62,7 +38,7 @@ def _language() -> str:
 
 @bp.route("/", methods=["GET"])
 def claim_form():
-    return _html(_page("form.html").replace("__LANG__", _language()))
+    return _page("form.html", _language(), pages.form_data())
 
 
 @bp.route("/claims/{claim_id}", methods=["GET"])
@@ -73,10 +49,14 @@ def status_page(claim_id: str):
             raise NotFound("No such claim.")
         grant = container().public.grant(claim_id, token)
     except NotFound:
-        return _html(_page("status.html").replace("__LANG__", _language()).replace("__CLAIM_ID__", "")
-                     .replace("__TOKEN__", ""), 404)
-    page = _page("status.html").replace("__LANG__", grant.language).replace("__CLAIM_ID__", claim_id)
-    return _html(page.replace("__TOKEN__", token or ""))
+        return _page("status.html", _language(), pages.status_data("", ""), 404)
+    return _page("status.html", grant.language, pages.status_data(claim_id, token or ""))
+
+
+def _page(template: str, language: str, data: dict, status: int = 200):
+    context = bp.current_request.context or {}
+    root = pages.root_of(context.get("path") or "/", context.get("resourcePath") or "/")
+    return pages.page_response(pages.render(template, language, root, data), _upload_origin(), status)
 
 
 # -- form API ----------------------------------------------------------------------------------------

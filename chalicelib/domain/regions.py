@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,6 +14,7 @@ UNKNOWN_REGION = "000000"  # a claim reported without a region: an agent complet
 EARTH_RADIUS_KM = 6371.0088  # mean radius
 
 _CODE = re.compile(r"\d{6}")
+_CITY = re.compile(r"\d{4}")  # a code's first four digits are its city (prefecture)
 
 Point = tuple[float, float]  # (lat, lon), degrees, WGS84
 
@@ -34,9 +35,21 @@ class Region:
 class RegionTable:
     version: str
     regions: dict[str, Region]
+    cities: dict[str, tuple[str, str]] = field(default_factory=dict)  # code prefix -> (zh, en)
 
     def get(self, code: str) -> Region | None:
         return self.regions.get(code)
+
+    def place_names(self, code: str) -> dict[str, str] | None:
+        """A district as a person reads it, city first ("上海市 浦东新区", "Shanghai, Pudong New Area");
+        None for a code not in the table."""
+        region = self.regions.get(code)
+        if region is None:
+            return None
+        city = self.cities.get(code[:4])
+        if city is None:
+            return region.names()
+        return {"zh-CN": f"{city[0]} {region.name_zh}", "en": f"{city[1]}, {region.name_en}"}
 
     def neighbours(self, code: str) -> tuple[str, ...]:
         region = self.regions.get(code)
@@ -112,7 +125,21 @@ def parse_regions(data: dict) -> RegionTable:
     unknown = regions.get(UNKNOWN_REGION)
     if unknown and (unknown.centre is not None or unknown.neighbours):
         raise ValueError(f"region {UNKNOWN_REGION} (unknown) must have no centre and no neighbours")
-    return RegionTable(version=version, regions=regions)
+    return RegionTable(version=version, regions=regions, cities=_cities(data.get("cities", {})))
+
+
+def _cities(raw) -> dict[str, tuple[str, str]]:
+    if not isinstance(raw, dict):
+        raise ValueError("regions: 'cities' must be an object keyed by four-digit code prefix")
+    cities = {}
+    for prefix, names in raw.items():
+        if not _CITY.fullmatch(prefix):
+            raise ValueError(f"city prefix {prefix!r} is not 4 digits")
+        try:
+            cities[prefix] = (names["name_zh"], names["name_en"])
+        except (KeyError, TypeError) as missing:
+            raise ValueError(f"city {prefix}: missing {missing}") from None
+    return cities
 
 
 def load_regions(path: Path = REGIONS_FILE) -> RegionTable:

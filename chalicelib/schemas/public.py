@@ -11,6 +11,11 @@ from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFail
 from chalicelib.schemas.claims import MAX_ATTACHMENTS_EXPECTED, LossType, Money, Phone, RegionCode, Text, problems_of
 from chalicelib.schemas.dates import OffsetDateTime
 
+# The form's free-text limits; the pages get them from the server (api/pages.py), never their own copy.
+MAX_ADDRESS_CHARS = 500
+MAX_DESCRIPTION_CHARS = 4000
+MAX_NAME_CHARS = 100
+
 SubmissionKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9\-]{8,64}$")]
 
 
@@ -32,10 +37,10 @@ class PublicClaimIn(_Strict):
     loss_type: LossType
     occurred_at: OffsetDateTime
     region_code: RegionCode
-    address: Annotated[Text, StringConstraints(max_length=500)] | None = None
-    description: Annotated[Text, StringConstraints(max_length=4000)]
+    address: Annotated[Text, StringConstraints(max_length=MAX_ADDRESS_CHARS)] | None = None
+    description: Annotated[Text, StringConstraints(max_length=MAX_DESCRIPTION_CHARS)]
     amount: Money
-    claimant_name: Annotated[Text, StringConstraints(max_length=100)] | None = None
+    claimant_name: Annotated[Text, StringConstraints(max_length=MAX_NAME_CHARS)] | None = None
     language: Literal["zh-CN", "en"] = "zh-CN"
     # how many photos the customer picked: the form uploads them right after the claim is accepted
     attachments_expected: int | None = Field(default=None, ge=0, le=MAX_ATTACHMENTS_EXPECTED)

@@ -20,7 +20,7 @@ AUTHENTICATED = {"partnerApiKey", "agentBearer", "surveyorBearer", "statusTokenH
                  "ivrSignature", "twilioSignature"}
 # Routes anyone may call: the form page, its API (proved by policy number and phone, rate limited), this document.
 OPEN_ROUTES = {("GET", "/"), ("POST", "/v1/public/policy-check"), ("POST", "/v1/public/claims"),
-               ("GET", "/openapi.json")}
+               ("GET", "/openapi.json"), ("GET", "/assets/{name}")}
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,18 @@ def test_unknown_region_has_no_centre_no_neighbours_and_nothing_to_search():
     assert search_rings(UNKNOWN_REGION) == []
 
 
+@pytest.mark.parametrize("code, names", [
+    ("310115", {"zh-CN": "上海市 浦东新区", "en": "Shanghai, Pudong New Area"}),
+    ("440305", {"zh-CN": "深圳市 南山区", "en": "Shenzhen, Nanshan"}),
+    ("999999", None),
+])
+def test_a_district_is_shown_with_its_city_in_each_language(code, names):
+    # GIVEN the shipped table, which names the city of each code prefix
+    # WHEN a district is to be shown to a person (the claim form's list of places)
+    # THEN it reads city then district, as written in each language; a code not in the table has no name
+    assert region_table().place_names(code) == names
+
+
 def test_pudong_neighbours_and_centre():
     # GIVEN / WHEN Pudong (310115) is looked up
     # THEN its neighbours are the districts across the Huangpu and Yangtze and its land neighbours, sorted
@@ -215,6 +227,9 @@ def _drop(data, code, neighbour):
     pytest.param(lambda d: d["regions"]["000000"]["neighbours"].append("310115"), ["000000"],
                  id="unknown region with a neighbour"),
     pytest.param(lambda d: d.pop("version"), ["version"], id="no version"),
+    pytest.param(lambda d: d["cities"].__setitem__("310", {"name_zh": "上海", "name_en": "Shanghai"}), ["310"],
+                 id="city prefix not 4 digits"),
+    pytest.param(lambda d: d["cities"]["3101"].pop("name_zh"), ["3101", "name_zh"], id="city without a name"),
 ])
 def test_broken_copy_is_refused_with_a_message_naming_the_codes(breakage, names):
     # GIVEN a copy of the shipped data, broken one way
