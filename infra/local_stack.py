@@ -360,8 +360,16 @@ class LambdaInvokeServer:
 class GatewayRequestHandler(ChaliceRequestHandler):
     """Chalice's dev server, answering what it refuses itself as the deployed API Gateway does (its
     gateway responses, infra/gateway_errors.py): an unknown route is a 404 in the contract's error shape,
-    not Chalice's copy of API Gateway's default 403 ``Missing Authentication Token``; its request log
-    masks personal data."""
+    not Chalice's copy of API Gateway's default 403 ``Missing Authentication Token``; a method no route
+    takes is the app's 405 with ``Allow``, not the dev server's HTML 501; its request log masks personal
+    data."""
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers an HTML 501 for a method it has no do_<METHOD> for (TRACE, CONNECT, QUERY,
+        # ...). Every method goes through the gateway instead, where a method no route takes is a 405.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):  # no route for this path (the app has no authorizers)
