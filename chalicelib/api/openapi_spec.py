@@ -9,7 +9,7 @@ or a description has no route. Imported on the first request for the document on
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic.json_schema import models_json_schema
 
@@ -22,7 +22,9 @@ from chalicelib.api.openapi import OPENAPI_PATH
 from chalicelib.domain.ivr import LANGUAGES
 from chalicelib.schemas import agent, claims, ivr, public, responses
 from chalicelib.services.decisions import MAX_PAGE
-from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 REF = "#/components/schemas/{model}"
 
@@ -30,6 +32,8 @@ REF = "#/components/schemas/{model}"
 def build_document(routes: dict[str, dict[str, Any]]) -> dict:
     """One operation per (path, method) of ``routes`` (a Chalice app's ``routes``) that has a
     description; a route without one is left out, which test_openapi.py reports."""
+    from chalicelib.settings import get_settings  # read when the document is served, not on import
+
     settings = get_settings()
     models: list[tuple[type, str]] = []
 
