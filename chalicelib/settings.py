@@ -121,7 +121,8 @@ class Settings(BaseSettings):
             if not _NAME.fullmatch(holder.strip()) or not _SHA256_HEX.fullmatch(digest.strip().lower()):
                 raise ValueError(f"entry {len(pairs) + 1} is not an id and a token's SHA-256 digest")
             if role and role.strip() not in roles:
-                raise ValueError(f"entry {len(pairs) + 1} has a role other than {' or '.join(roles) or 'none'}")
+                raise ValueError(f"entry {len(pairs) + 1} has a role other than {' or '.join(roles)}" if roles
+                                 else f"entry {len(pairs) + 1} has a role, which these entries never take")
             pairs.append((holder.strip(), digest.strip().lower()) + ((role.strip(),) if role else ()))
         return tuple(pairs)
 
