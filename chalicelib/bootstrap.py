@@ -38,10 +38,10 @@ from chalicelib.services.notify import CallbackSender, DeliveryLog, Notification
 from chalicelib.services.public import AttachmentService, FormLimits, PublicClaims
 from chalicelib.services.reconcile import Reconciler
 from chalicelib.services.resolve import PolicyResolver
-from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.services.scoring import ScoringService
+    from chalicelib.settings import Settings
 
 
 @dataclass
@@ -168,6 +168,8 @@ def container() -> Container:
     if _container is None:
         with _lock:
             if _container is None:
+                from chalicelib.settings import get_settings  # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
+
                 _container = build_aws(get_settings())
     return _container
 
@@ -179,5 +181,7 @@ def use(replacement: Container) -> None:
 
 def reset() -> None:
     global _container
+    from chalicelib.settings import get_settings
+
     get_settings.cache_clear()
     _container = None

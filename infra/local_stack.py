@@ -25,11 +25,14 @@ import tempfile
 import threading
 import uuid
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
+
+from pydantic import ValidationError
 from urllib.parse import unquote
 
 import boto3
@@ -55,11 +58,13 @@ from chalicelib.adapters.resources import (
     QueueSpec,
 )
 from chalicelib.adapters.models import PartnerModel
+from chalicelib.domain.errors import Unauthenticated
 from chalicelib.observability import MASK, redact
+from chalicelib.settings import Settings, describe_invalid, get_settings
 from infra.gateway_errors import GATEWAY_ERRORS
 from infra.partner_receiver import PartnerReceiver
 from infra.provision import create_all, notify_queue_of_uploads
-from chalicelib.services.auth import hash_api_key
+from chalicelib.services.auth import AgentAuthenticator, hash_api_key
 from devkit.moto import MotoServer, MotoServerError
 from infra.seed import (
     DEMO_AGENT_ID,
@@ -67,6 +72,8 @@ from infra.seed import (
     DEMO_SUPERVISOR_ID,
     DEMO_SUPERVISOR_TOKEN,
     DEMO_CALLBACK_SECRET,
+    DEMO_FORM_PHONE,
+    DEMO_FORM_POLICY,
     DEMO_SURVEYOR_TOKENS,
     DEMO_IVR_SECRET,
     DEMO_IVR_VENDOR,
@@ -118,7 +125,7 @@ class StartupError(Exception):
 
 
 def free_port_from_env(variable: str, default: int) -> int:
-    port = int(os.environ.get(variable, default))
+    port = whole_number_from_env(variable, default, 0, 65535)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # SO_REUSEADDR: a port left in TIME_WAIT by the previous run is free for a new listener.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -152,22 +159,51 @@ def point_at_moto(endpoint: str) -> str:
     return region
 
 
+def demo_environment() -> dict[str, str]:
+    """The demo secrets and credentials the stack runs with unless the shell sets its own. Demo values
+    only: a deployed stage gets its own from its secret store, never these."""
+    return {
+        "CUSTOMER_ID_KEY": "local-stack-demo-customer-id-key",
+        "TWILIO_AUTH_TOKEN": DEMO_TWILIO_AUTH_TOKEN,
+        "IVR_WEBHOOK_SECRETS": f"{DEMO_IVR_VENDOR}:{DEMO_IVR_SECRET}",
+        "AGENT_TOKENS": f"{DEMO_AGENT_ID}:{hash_api_key(DEMO_AGENT_TOKEN)},"
+                        f"{DEMO_SUPERVISOR_ID}:{hash_api_key(DEMO_SUPERVISOR_TOKEN)}:supervisor",
+        "STATUS_TOKEN_SECRET": DEMO_STATUS_TOKEN_SECRET,
+        "PARTNER_CALLBACK_SECRETS": f"{DEMO_CALLBACK_PARTNER}:{DEMO_CALLBACK_SECRET}",
+        "SURVEYOR_TOKENS": ",".join(f"{surveyor}:{hash_api_key(token)}"
+                                    for surveyor, token in DEMO_SURVEYOR_TOKENS.items()),
+    }
+
+
 def use_stage_environment(config: Config) -> None:
-    """The stage's environment variables from .chalice/config.json, as ``chalice local`` applies them;
-    a variable already set in the shell wins."""
+    """The stage's environment variables from .chalice/config.json, as ``chalice local`` applies them,
+    and the demo ones; a variable already set in the shell wins."""
     for name, value in config.environment_variables.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")  # no X-Ray daemon on a laptop
-    # Demo values only: a deployed stage gets its own from its secret store, never these.
-    os.environ.setdefault("CUSTOMER_ID_KEY", "local-stack-demo-customer-id-key")
-    os.environ.setdefault("TWILIO_AUTH_TOKEN", DEMO_TWILIO_AUTH_TOKEN)
-    os.environ.setdefault("IVR_WEBHOOK_SECRETS", f"{DEMO_IVR_VENDOR}:{DEMO_IVR_SECRET}")
-    os.environ.setdefault("AGENT_TOKENS", f"{DEMO_AGENT_ID}:{hash_api_key(DEMO_AGENT_TOKEN)},"
-                                          f"{DEMO_SUPERVISOR_ID}:{hash_api_key(DEMO_SUPERVISOR_TOKEN)}:supervisor")
-    os.environ.setdefault("STATUS_TOKEN_SECRET", DEMO_STATUS_TOKEN_SECRET)
-    os.environ.setdefault("PARTNER_CALLBACK_SECRETS", f"{DEMO_CALLBACK_PARTNER}:{DEMO_CALLBACK_SECRET}")
-    os.environ.setdefault("SURVEYOR_TOKENS", ",".join(f"{surveyor}:{hash_api_key(token)}"
-                                                      for surveyor, token in DEMO_SURVEYOR_TOKENS.items()))
+    for name, value in demo_environment().items():
+        os.environ.setdefault(name, value)
+
+
+def check_settings() -> None:
+    """Refuses to start, in one line, on a setting the app could not use (rather than a traceback from
+    the first code that reads the settings). Not cached: the queue URLs are set once moto is up."""
+    try:
+        Settings()
+    except ValidationError as invalid:
+        raise StartupError(describe_invalid(invalid)) from None
+
+
+def whole_number_from_env(variable: str, default: int, least: int = 0, most: int | None = None) -> int:
+    """One of the stack's own settings (ports, intervals, threads): a malformed one stops the start in one line."""
+    raw = os.environ.get(variable, "").strip() or str(default)
+    value = int(raw) if raw.isdigit() else None
+    wrong = ("not a whole number" if value is None else f"below {least}" if value < least
+             else f"above {most}" if most is not None and value > most else None)
+    if wrong:
+        shape = f"from {least} to {most}" if most is not None else f"at least {least}"
+        raise StartupError(f"invalid setting {variable}: {wrong}; expected a whole number {shape} (default {default})")
+    return value
 
 
 # -- moto ----------------------------------------------------------------------------------------
@@ -326,8 +362,16 @@ class LambdaInvokeServer:
 class GatewayRequestHandler(ChaliceRequestHandler):
     """Chalice's dev server, answering what it refuses itself as the deployed API Gateway does (its
     gateway responses, infra/gateway_errors.py): an unknown route is a 404 in the contract's error shape,
-    not Chalice's copy of API Gateway's default 403 ``Missing Authentication Token``; its request log
-    masks personal data."""
+    not Chalice's copy of API Gateway's default 403 ``Missing Authentication Token``; a method no route
+    takes is the app's 405 with ``Allow``, not the dev server's HTML 501; its request log masks personal
+    data."""
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server answers an HTML 501 for a method it has no do_<METHOD> for (TRACE, CONNECT, QUERY,
+        # ...). Every method goes through the gateway instead, where a method no route takes is a 405.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):  # no route for this path (the app has no authorizers)
@@ -393,8 +437,56 @@ def request_log_line(text: str) -> str:
 
 # -- banner ----------------------------------------------------------------------------------------
 
+def your_own(variable: str) -> str:
+    return f"<your own, from {variable}>"
+
+
+def bearer_holder(token_hashes: tuple[tuple[str, ...], ...], token: str, role: str | None = None) -> str | None:
+    """Whom the app takes a demo bearer token for with these settings (with that role), or None if it refuses it."""
+    try:
+        holder = AgentAuthenticator(token_hashes).identify(f"Bearer {token}")
+    except Unauthenticated:
+        return None
+    return holder.agent_id if role is None or holder.role == role else None
+
+
+@dataclass(frozen=True)
+class DemoCredentials:
+    """The credentials the banner may print: a demo one only where the settings accept it, otherwise a
+    pointer to the variable that holds the user's own (never a credential that would be refused)."""
+    agent: tuple[str, str]  # (id, bearer token)
+    supervisor: tuple[str, str]
+    surveyor: tuple[str, str]
+    twilio_auth_token: str
+    ivr_secret: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> "DemoCredentials":
+        agent = bearer_holder(settings.agent_tokens, DEMO_AGENT_TOKEN)
+        supervisor = bearer_holder(settings.agent_tokens, DEMO_SUPERVISOR_TOKEN, "supervisor")
+        surveyor_id = "SV-SH-001"
+        surveyor = bearer_holder(settings.surveyor_tokens, DEMO_SURVEYOR_TOKENS[surveyor_id]) == surveyor_id
+        twilio = settings.twilio_auth_token
+        ivr = any(secret.get_secret_value() == DEMO_IVR_SECRET for _, secret in settings.ivr_webhook_secrets)
+        return cls(
+            agent=(agent, DEMO_AGENT_TOKEN) if agent else ("<agent id>", your_own("AGENT_TOKENS")),
+            supervisor=(supervisor, DEMO_SUPERVISOR_TOKEN) if supervisor else
+            ("<supervisor id>", your_own("AGENT_TOKENS")),
+            surveyor=(surveyor_id, DEMO_SURVEYOR_TOKENS[surveyor_id]) if surveyor else
+            ("<surveyor id>", your_own("SURVEYOR_TOKENS")),
+            twilio_auth_token=DEMO_TWILIO_AUTH_TOKEN if twilio and twilio.get_secret_value() == DEMO_TWILIO_AUTH_TOKEN
+            else your_own("TWILIO_AUTH_TOKEN"),
+            ivr_secret=DEMO_IVR_SECRET if ivr else your_own("IVR_WEBHOOK_SECRETS"))
+
+
 def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconcile_every: int,
-           lambda_url: str | None = None, consumer_threads: int = 1) -> str:
+           lambda_url: str | None = None, consumer_threads: int = 1, *, settings: Settings) -> str:
+    """What ``make run`` prints once everything answers: where each part is and what to try, with the
+    credentials that work with ``settings`` (the app's)."""
+    credentials = DemoCredentials.of(settings)
+    agent_id, agent_token = credentials.agent
+    supervisor_id, supervisor_token = credentials.supervisor
+    surveyor_id, surveyor_token = credentials.surveyor
     key = next(p.api_key for p in DEMO_PARTNERS if p.partner_id == DEMO_PARTNER_FOR_CURL)
     body = json.dumps(DEMO_CLAIM, ensure_ascii=False)
     # The answer is shown (tee to stderr) and its claim_id kept in $CLAIM_ID for the second command.
@@ -404,12 +496,13 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
     event = json.dumps({"type": "claim.reported", "call_id": "demo-call-0001", "caller": "+8613800138000",
                         "loss": {"type": "food_safety"}}, separators=(",", ":"))
     ivr_event = (f"BODY={shlex.quote(event)}; T=$(date +%s); SIG=$(printf '%s.%s' \"$T\" \"$BODY\" | "
-                 f"openssl dgst -sha256 -hmac {shlex.quote(DEMO_IVR_SECRET)} | sed 's/^.* //'); "
+                 f"openssl dgst -sha256 -hmac {shlex.quote(credentials.ivr_secret)} | sed 's/^.* //'); "
                  f"curl -s -X POST {api_url}/v1/ivr/events -H 'content-type: application/json' "
                  f"-H \"X-Signature: t=$T,v1=$SIG\" -d \"$BODY\"; echo")
     lookup = json.dumps({"phone": "+8613800138000"})
+    agent_header = shlex.quote(f"Authorization: Bearer {agent_token}")
     screen_pop = (f"curl -s -X POST {api_url}/v1/agent/callers/lookup -H 'content-type: application/json' "
-                  f"-H 'Authorization: Bearer {DEMO_AGENT_TOKEN}' -d {shlex.quote(lookup)}; echo")
+                  f"-H {agent_header} -d {shlex.quote(lookup)}; echo")
     partners = "\n".join(f"    {p.partner_id:<13} x-api-key: {p.api_key:<30} ({p.name})" for p in DEMO_PARTNERS)
     rule = "=" * 100
     lambda_api = (f"\n    Lambda API   {lambda_url}/2015-03-31/functions/<name>/invocations  "
@@ -423,6 +516,10 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
     consumers    {SCORING_QUEUE.name} -> score_claims, {DISPATCH_QUEUE.name} -> dispatch_claims,
                  {CONTACTS_QUEUE.name} -> record_contacts{threads}
     reconciler   every {reconcile_every} s{lambda_api}
+
+  Claim form (open it in a phone-sized window; English: {api_url}/?lang=en):
+    {api_url}/
+    demo policy {DEMO_FORM_POLICY}, phone {DEMO_FORM_PHONE}
 
   Demo partners:
 {partners}
@@ -440,13 +537,13 @@ def banner(api_url: str, moto_endpoint: str, region: str, moto_log: Path, reconc
 
   Partner callbacks: {DEMO_CALLBACK_PARTNER}'s status changes are posted, signed, to the local receiver;
   its log lines ("partner callback: ...") show each one.
-  Surveyor SV-SH-001: Authorization: Bearer {DEMO_SURVEYOR_TOKENS["SV-SH-001"]}
-    (POST /v1/surveyors/SV-SH-001/assignments/<claim id>/complete when a survey is done)
-  Agent queue:  curl -s {api_url}/v1/agent/queue -H 'Authorization: Bearer {DEMO_AGENT_TOKEN}'; echo
+  Surveyor {surveyor_id}: Authorization: Bearer {surveyor_token}
+    (POST /v1/surveyors/{surveyor_id}/assignments/<claim id>/complete when a survey is done)
+  Agent queue:  curl -s {api_url}/v1/agent/queue -H {agent_header}; echo
 
-  Twilio Voice webhooks: {api_url}/v1/ivr/twilio/voice and /gather, auth token {DEMO_TWILIO_AUTH_TOKEN}
-  Agent {DEMO_AGENT_ID}: Authorization: Bearer {DEMO_AGENT_TOKEN}
-  Supervisor {DEMO_SUPERVISOR_ID}: Authorization: Bearer {DEMO_SUPERVISOR_TOKEN}
+  Twilio Voice webhooks: {api_url}/v1/ivr/twilio/voice and /gather, auth token {credentials.twilio_auth_token}
+  Agent {agent_id}: Authorization: Bearer {agent_token}
+  Supervisor {supervisor_id}: Authorization: Bearer {supervisor_token}
 
   Ctrl-C stops everything.
 {rule}
@@ -460,12 +557,17 @@ def run(stop: threading.Event) -> None:
     moto_port = free_port_from_env("MOTO_PORT", 5000)
     api_port = free_port_from_env("API_PORT", 8000)
     receiver_port = free_port_from_env("PARTNER_RECEIVER_PORT", 8001)
-    reconcile_every = int(os.environ.get("RECONCILE_INTERVAL_SECONDS", "60"))
+    reconcile_every = whole_number_from_env("RECONCILE_INTERVAL_SECONDS", 60, least=1)
     lambda_port = free_port_from_env("LAMBDA_PORT", 0) if os.environ.get("LAMBDA_PORT") else None
-    consumer_threads = max(1, int(os.environ.get("CONSUMER_THREADS", "1")))
+    consumer_threads = whole_number_from_env("CONSUMER_THREADS", 1, least=1)
     moto_endpoint = f"http://{HOST}:{moto_port}"
     api_url = f"http://{HOST}:{api_port}"
     region = point_at_moto(moto_endpoint)
+    config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=STAGE)
+    # before anything starts: the policy import (seeding) derives customer ids with CUSTOMER_ID_KEY, and
+    # a setting the app cannot use stops the start here
+    use_stage_environment(config)
+    check_settings()
 
     with ExitStack() as running:  # unwinds in reverse: pollers, then the API, then moto
         moto_log = Path(tempfile.gettempdir()) / f"claims-intake-moto-{moto_port}.log"
@@ -486,11 +588,7 @@ def run(stop: threading.Event) -> None:
         os.environ["CONTACTS_QUEUE_URL"] = queues[CONTACTS_QUEUE.name]["url"]
         os.environ["NOTIFY_QUEUE_URL"] = queues[NOTIFY_QUEUE.name]["url"]
         os.environ.setdefault("PUBLIC_BASE_URL", api_url)
-        config = CLIFactory(str(ROOT)).create_config_obj(chalice_stage_name=STAGE)
-        # before seeding: the policy import derives customer ids with CUSTOMER_ID_KEY, and the settings
-        # it reads are cached for the app too
-        use_stage_environment(config)
-        counts = seed()
+        counts = seed()  # the settings it reads are cached, for the app too
         log.info("tables and queues created; seeded %s", counts)
         receiver = PartnerReceiver(HOST, receiver_port, DEMO_CALLBACK_SECRET)
         receiver.start()
@@ -522,8 +620,8 @@ def run(stop: threading.Event) -> None:
 
         if stop.is_set():
             return
-        print(banner(api_url, moto_endpoint, region, moto_log, reconcile_every, lambda_url, consumer_threads),
-              flush=True)
+        print(banner(api_url, moto_endpoint, region, moto_log, reconcile_every, lambda_url, consumer_threads,
+                     settings=get_settings()), flush=True)
         while not stop.wait(reconcile_every):
             try:
                 result = invoke(app, config, RECONCILER, scheduled_event(region))

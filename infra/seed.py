@@ -38,6 +38,8 @@ DEMO_TWILIO_AUTH_TOKEN = "demo-twilio-auth-token-62b7aa"
 DEMO_STATUS_TOKEN_SECRET = "demo-status-token-secret-4e90b2"
 DEMO_CALLBACK_SECRET = "demo-partner-callback-secret-b71c33"
 DEMO_SURVEYOR_TOKENS = {"SV-SH-001": "demo-surveyor-token-sh001", "SV-SH-002": "demo-surveyor-token-sh002"}
+# What a newcomer types into the claim form: a food safety policy of the demo file and its holder's phone.
+DEMO_FORM_POLICY, DEMO_FORM_PHONE = "PA2026000123", "138 0013 8000"
 
 DEMO_POLICIES_FILE = Path(__file__).resolve().parent / "data" / "demo_policies.csv"
 

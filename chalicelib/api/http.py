@@ -143,8 +143,10 @@ def http_middleware(event, get_response):
     if response.status_code in _CHALICE_CODES and isinstance(body, dict) and "Code" in body:
         code, message = _CHALICE_CODES[response.status_code]
         status = 404 if response.status_code == 403 else response.status_code
+        # Allow: the methods the route takes, which a 405 must name (RFC 9110), as API Gateway's does
+        kept = {name: value for name, value in (response.headers or {}).items() if name.lower() == "allow"}
         response = Response(body={"error": {"code": code, "message": message}}, status_code=status,
-                            headers={"Content-Type": "application/json"})
+                            headers={"Content-Type": "application/json", **kept})
     response.headers[CORRELATION_HEADER] = correlation_id
     return response
 

@@ -9,7 +9,7 @@ or a description has no route. Imported on the first request for the document on
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic.json_schema import models_json_schema
 
@@ -22,7 +22,9 @@ from chalicelib.api.openapi import OPENAPI_PATH
 from chalicelib.domain.ivr import LANGUAGES
 from chalicelib.schemas import agent, claims, ivr, public, responses
 from chalicelib.services.decisions import MAX_PAGE
-from chalicelib.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 REF = "#/components/schemas/{model}"
 
@@ -30,6 +32,8 @@ REF = "#/components/schemas/{model}"
 def build_document(routes: dict[str, dict[str, Any]]) -> dict:
     """One operation per (path, method) of ``routes`` (a Chalice app's ``routes``) that has a
     description; a route without one is left out, which test_openapi.py reports."""
+    from chalicelib.settings import get_settings  # read when the document is served, not on import
+
     settings = get_settings()
     models: list[tuple[type, str]] = []
 
@@ -224,7 +228,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "requestBody": json_body(ref(claims.ClaimIn), limit),
             "responses": {**ok(202, responses.ClaimAcceptedOut, "Stored and queued.", "Location",
                                "Idempotent-Replayed"),
-                          **errors(400, 401, 409, 413, 415, 503)},
+                          **errors(400, 401, 409, 413, 415, 429, 503)},
         },
         ("POST", "/v1/claims/batch"): {
             "operationId": "submitClaimBatch", "tags": ["partner"], "summary": "Submit 1 to 25 claims at once.",
@@ -233,13 +237,13 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "security": partner, "parameters": [correlation],
             "requestBody": json_body(batch_body, batch_limit),
             "responses": {**ok(207, responses.BatchResultsOut, "One result per claim, in order."),
-                          **errors(400, 401, 413, 415, 503)},
+                          **errors(400, 401, 413, 415, 429, 503)},
         },
         ("GET", "/v1/claims/{claim_id}"): {
             "operationId": "getClaim", "tags": ["partner"], "summary": "A claim of the calling partner, with its "
             "timeline; claimant name and phone masked.",
             "security": partner, "parameters": [claim_id, correlation],
-            "responses": {**ok(200, responses.ClaimOut, "The claim."), **errors(401, 404, 503)},
+            "responses": {**ok(200, responses.ClaimOut, "The claim."), **errors(401, 404, 429, 503)},
         },
         ("POST", "/v1/claims/{claim_id}/attachments"): {
             "operationId": "requestPhotoUpload", "tags": ["partner", "public"],
@@ -250,7 +254,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "parameters": [claim_id, correlation],
             "requestBody": json_body(ref(public.UploadRequestIn), public_api.MAX_FORM_BYTES),
             "responses": {**ok(201, responses.UploadTicketOut, "Upload straight to url with these fields."),
-                          **errors(400, 401, 404, 413, 415, 503)},
+                          **errors(400, 401, 404, 413, 415, 429, 503)},
         },
         # -- customer form ---------------------------------------------------------------------------
         ("GET", "/"): {

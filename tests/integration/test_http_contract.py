@@ -27,6 +27,25 @@ def test_wrong_method_answers_in_the_contracts_shape(client):
     assert response.json_body["error"]["code"] == "METHOD_NOT_ALLOWED"
 
 
+@pytest.mark.parametrize("method, path, allowed", [
+    ("TRACE", "/v1/claims", "POST"),
+    ("PUT", "/v1/claims", "POST"),
+    ("QUERY", "/v1/claims/batch", "POST"),
+    ("DELETE", "/v1/agent/queue", "GET"),
+])
+def test_a_method_a_route_does_not_take_is_a_405_naming_the_ones_it_does(client, method, path, allowed):
+    # GIVEN a route of the API and a method it does not route
+    # WHEN the route is called with that method
+    response = client.http.request(method, path, headers={"x-api-key": ELEME}, body=b"")
+
+    # THEN it is refused as API Gateway refuses it: 405, the methods it takes in Allow, the contract's body
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allowed
+    assert response.headers["Content-Type"] == "application/json"
+    assert json.loads(response.body) == {"error": {"code": "METHOD_NOT_ALLOWED",
+                                                   "message": "This method is not allowed here."}}
+
+
 @pytest.fixture
 def throttled_storage(client):
     """The claim repository's transactions are throttled by DynamoDB."""

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from app import app
@@ -37,6 +38,9 @@ from tests.integration.demo_claims import DEMO_PHONE, DEMO_POLICY, DemoClaims, d
 MAX_EXAMPLES = 25  # per operation: 19 operations, about 450 requests in all
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance,
           response_headers_conformance]
+# The coverage phase also sends each path the methods it does not route (TRACE, PUT, QUERY, ...): a 405 with
+# Allow, as API Gateway refuses them.
+COVERAGE_CHECKS = [*CHECKS, unsupported_method]
 SIGN = "sign-me"  # a signature header with this value is signed by the adapter, over the bytes sent
 
 
@@ -77,17 +81,28 @@ class ChaliceWSGI:
             headers["x-twilio-signature"] = twilio_signature(DEMO_TWILIO_AUTH_TOKEN, url, pairs)
 
 
-def _config() -> schemathesis.Config:
+def _config(*, coverage_only: bool = False) -> schemathesis.Config:
     config = schemathesis.Config()
     config.projects.default.generation.update(
         modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
         max_examples=MAX_EXAMPLES, deterministic=True, database="none")
+    if coverage_only:
+        phases = config.projects.default.phases
+        phases.examples.enabled = phases.fuzzing.enabled = False
+        phases.coverage.enabled = True
+        # Every method but OPTIONS, which Chalice's local gateway answers itself as a CORS preflight (the
+        # check leaves OPTIONS out too).
+        phases.coverage.unexpected_methods = {"get", "put", "post", "delete", "patch", "trace", "query"}
     return config
 
 
 # Every route, the document's own too (schemathesis leaves out the operation that served the schema
 # unless a filter selects it).
 schema = schemathesis.openapi.from_wsgi("/openapi.json", ChaliceWSGI(app), config=_config()).include(path_regex="^/")
+# The same routes for schemathesis' coverage phase (its boundary values, and every method a path does not
+# route), which it runs only for a test without strategies of its own (@schema.given).
+coverage = schemathesis.openapi.from_wsgi("/openapi.json", ChaliceWSGI(app),
+                                          config=_config(coverage_only=True)).include(path_regex="^/")
 
 
 # -- the stack ------------------------------------------------------------------------------------------
@@ -161,3 +176,15 @@ def test_every_route_answers_as_documented_and_never_5xx(case, mode, known):
     # WHEN it is sent to the app
     # THEN no 5xx, the status code is documented, and the body conforms to the documented schema
     case.call_and_validate(checks=CHECKS)
+
+
+@coverage.parametrize()
+@hypothesis.settings(deadline=None, database=None, suppress_health_check=list(hypothesis.HealthCheck))
+def test_every_route_answers_its_boundary_cases_and_unrouted_methods_as_documented(case, known):
+    # GIVEN each case of the coverage phase (boundary and missing values, and each method the path does not
+    # route), with the demo credentials of the operation's scheme
+    _with_credentials(case, known, "valid")
+
+    # WHEN it is sent to the app
+    # THEN no 5xx, the answer is documented and conforms, and an unrouted method is a 405 with Allow
+    case.call_and_validate(checks=COVERAGE_CHECKS)
