@@ -41,7 +41,7 @@ bench: $(STAMP)
 	$(PY) -m bench.memory
 	$(PY) -m bench.burst --claims 1000
 
-## redrive: dead letters back to their queue once the cause is fixed (README "Dead letters")
+## redrive: dead letters back to their queue once the cause is fixed (docs/operations.md)
 redrive: $(STAMP)
 	@test -n "$(QUEUE)" || { echo "make redrive QUEUE=<scoring|dispatch|contacts|notify|all> [ENDPOINT_URL=...] [MAX=N] [DRY_RUN=1]" >&2; exit 2; }
 	$(PY) -m infra.redrive $(QUEUE) $(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL)) $(if $(MAX),--max $(MAX)) $(if $(DRY_RUN),--dry-run)
@@ -61,7 +61,7 @@ CDK_CONTEXT = -c stage=$(STAGE) $(if $(PUBLIC_BASE_URL),-c public_base_url=$(PUB
 	$(if $(CONNECT_INSTANCE_ARN),-c connect_instance_arn=$(CONNECT_INSTANCE_ARN)) \
 	$(if $(SECRETS_REVISION),-c secrets_revision=$(SECRETS_REVISION))
 
-## deploy: one stage (the app synthesizes only STAGE, so --all is that stack) to the AWS account of your credentials (README "Deploying"): make deploy STAGE=dev
+## deploy: one stage (the app synthesizes only STAGE, so --all is that stack) to the AWS account of your credentials (docs/deploying.md): make deploy STAGE=dev
 deploy: $(STAMP) $(CDK)
 	@test -n "$(STAGE)" || { echo "make deploy STAGE=<dev|prod> [PUBLIC_BASE_URL=...] [ALARM_EMAIL=...]" >&2; exit 2; }
 	cd infra/cdk && ../../$(CDK) deploy --all $(CDK_CONTEXT) --require-approval broadening

@@ -69,7 +69,7 @@ def _parse_ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-REVIEW_QUEUE = "REVIEW"  # one queue of claims needing a person (see README "Storage" on its limits)
+REVIEW_QUEUE = "REVIEW"  # one queue of claims needing a person (see docs/architecture.md, "Storage", on its limits)
 
 
 def review_rank(claim: Claim) -> str:

@@ -6,7 +6,7 @@
 No AWS account is needed to synthesize: the stacks are environment-agnostic unless the CDK CLI
 passes an account and region (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION, from your credentials).
 Context keys: ``stage`` (one stage; default: all), ``public_base_url``, ``alarm_email``,
-``connect_instance_arn``, ``secret_name``, ``secrets_revision`` (README "Deploying").
+``connect_instance_arn``, ``secret_name``, ``secrets_revision`` (docs/deploying.md).
 """
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ _KEY_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NU
 
 @dataclass(frozen=True)
 class DeploySettings:
-    """Per deployment, from CDK context (``-c key=value``); see README "Deploying"."""
+    """Per deployment, from CDK context (``-c key=value``); see docs/deploying.md."""
     public_base_url: str = PLACEHOLDER_PUBLIC_BASE_URL
     alarm_email: str | None = None
     connect_instance_arn: str | None = None
@@ -264,7 +264,7 @@ class ClaimsIntakeStack(Stack):
             problems.append(
                 f"The deployment package lacks {', '.join(missing)}: `chalice package` found no wheel of them "
                 f"for the Lambda runtime (python{_python_version()}, Amazon Linux glibc 2.26 up to python3.11). "
-                f"Pin versions that publish manylinux2014 wheels, or vendor them (README 'Deploying').")
+                f"Pin versions that publish manylinux2014 wheels, or vendor them (docs/deploying.md).")
         size = unzipped_size(self.chalice.deployment_zip)
         if size > LAMBDA_UNZIPPED_LIMIT:
             problems.append(f"The deployment package unzips to {size / 2**20:.0f} MiB; Lambda takes at most "
