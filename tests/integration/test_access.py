@@ -26,6 +26,7 @@ from moto import mock_aws
 
 from app import app
 from chalicelib import bootstrap
+from chalicelib.api.pages import asset_path
 from chalicelib.adapters.models import ApiKeyModel, PartnerModel, SurveyorModel
 from chalicelib.adapters.resources import Tables
 from chalicelib.domain.claim import ClaimStatus
@@ -58,6 +59,7 @@ OPEN = {
     "/v1/public/claims": "policy number and phone must match; rate limited per phone and address",
     "/v1/public/claims/{claim_id}": "the claim's signed status token",
     "/claims/{claim_id}": "the claim's signed status token",
+    "/assets/{name}": "the pages' stylesheet and scripts, named by their content hash: no data",
 }
 
 
@@ -260,7 +262,19 @@ def _surveyor_completes_a_survey(s: Stack):
     assert bootstrap.container().claims.get(s.surveyed_claim).status is ClaimStatus.SURVEYOR_ASSIGNED
 
 
+def _an_asset_under_another_name(s: Stack):
+    # GIVEN a page's script under its own content-hashed name, and under a name it does not have
+    served = s.call("GET", asset_path("site.js"))
+    other_hash = s.call("GET", "/assets/site.0000000000000000.js")
+    no_such = s.call("GET", "/assets/nothing.0000000000000000.js")
+    # THEN only its own name serves it; another hash reads exactly like no such asset
+    assert served.status_code == 200
+    assert other_hash.status_code == 404
+    assert answer(other_hash) == answer(no_such)
+
+
 ID_CASES = {
+    ("GET", "/assets/{name}"): _an_asset_under_another_name,
     ("GET", "/v1/claims/{claim_id}"): _partner_reads_a_claim,
     ("POST", "/v1/claims/{claim_id}/attachments"): _partner_or_claimant_attaches_a_photo,
     ("GET", "/v1/public/claims/{claim_id}"): _claimant_follows_a_status_link("/v1/public/claims"),
