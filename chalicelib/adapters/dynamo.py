@@ -21,6 +21,7 @@ from chalicelib.adapters.models import (
     PolicyModel,
     SurveyorModel,
 )
+from chalicelib.adapters import aws_errors
 from chalicelib.adapters.callers import contact_to_model
 from chalicelib.adapters.resources import IDEMPOTENCY_TTL_DAYS
 from chalicelib.domain.claim import (
@@ -39,8 +40,6 @@ from chalicelib.domain.identity import normalise_phone, normalise_plate
 from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 from chalicelib.services.ports import AssignOutcome, IdempotencyRecord, NewClaim, PartnerIdentity
 
-_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-              "InternalServerError", "ServiceUnavailable"}
 _TRANSACTION_RETRIES = 4
 _RECONCILE_DAYS = 14
 
@@ -231,8 +230,9 @@ def _error_code(exc: Exception) -> str:
 
 
 def _throttled(exc: Exception) -> bool:
-    """The request itself was refused for load (botocore has already retried it)."""
-    return _error_code(exc) in _THROTTLED
+    """The request itself was refused for load or a fault on DynamoDB's side (botocore has already retried
+    it): the same reading as the API's 503 (``aws_errors``)."""
+    return aws_errors.busy(exc)
 
 
 def _items_throttled(exc: Exception) -> bool:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 from chalice import Blueprint, Response
 from pydantic_core import from_json
 
+from chalicelib.adapters import aws_errors
 from chalicelib.domain import errors as e
 from chalicelib.observability import CORRELATION_HEADER, bind, correlation_id_from, logger
 
@@ -41,16 +42,9 @@ _CHALICE_CODES = {
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
-# What an AWS service answers when it sheds load or fails on its side. An error that reaches a route has
-# outlasted botocore's own retries; the request is answered 503 with Retry-After, never 500: a retry is
-# safe, since every intake channel is idempotent on its key (Idempotency-Key, external_ref, submission
-# key, call id).
-_BUSY_CODES = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "Throttling", "ThrottledException",
-    "RequestLimitExceeded", "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
-    "SlowDown", "InternalServerError", "InternalError", "InternalFailure", "ServiceUnavailable",
-    "ServiceUnavailableException",
-})
+# An AWS error that reaches a route has outlasted botocore's own retries; when it means busy or down
+# (``aws_errors``) the request is answered 503 with Retry-After, never 500: a retry is safe, since every
+# intake channel is idempotent on its key (Idempotency-Key, external_ref, submission key, call id).
 RETRY_AFTER_SECONDS = 2
 
 
@@ -62,27 +56,21 @@ def status_of(error: e.DomainError) -> int:
 
 
 def dependency_unavailable(error: BaseException) -> e.TemporarilyUnavailable | None:
-    """A TemporarilyUnavailable for an AWS call that stayed throttled, failing or unreachable, found by
-    type along the error's chain (PynamoDB raises its own errors from botocore's); None for anything
-    else, which stays a 500. botocore is imported here only on this failure path."""
-    from botocore.exceptions import ClientError, ConnectionError as AwsUnreachable, HTTPClientError
-
+    """A TemporarilyUnavailable for an AWS call that stayed throttled, failing or unreachable, found along
+    the error's chain (PynamoDB raises its own errors from botocore's); None for anything else, which
+    stays a 500. botocore is imported only on this failure path."""
     seen: set[int] = set()
     current: BaseException | None = error
-    while current is not None and id(current) not in seen:
+    while current is not None and id(current) not in seen:  # one the adapters raised already stands
         seen.add(id(current))
         if isinstance(current, e.TemporarilyUnavailable):
             return current
-        if isinstance(current, (AwsUnreachable, HTTPClientError)):
-            return e.TemporarilyUnavailable("A service we depend on is unreachable; please retry shortly.",
-                                            RETRY_AFTER_SECONDS)
-        if isinstance(current, ClientError):
-            response = current.response or {}
-            code = (response.get("Error") or {}).get("Code")
-            status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
-            if code in _BUSY_CODES or status >= 500:
-                return e.TemporarilyUnavailable("Storage is busy; please retry shortly.", RETRY_AFTER_SECONDS)
         current = current.__cause__ or current.__context__
+    if aws_errors.unreachable(error):
+        return e.TemporarilyUnavailable("A service we depend on is unreachable; please retry shortly.",
+                                        RETRY_AFTER_SECONDS)
+    if aws_errors.busy(error):
+        return e.TemporarilyUnavailable("Storage is busy; please retry shortly.", RETRY_AFTER_SECONDS)
     return None
 
 

@@ -14,7 +14,8 @@ from chalicelib.domain.errors import ConcurrentUpdate, NotFound
 from chalicelib.domain.identity import normalise_phone, normalise_plate
 from chalicelib.domain.policy import Resolution
 from chalicelib.domain.products import Catalogue
-from chalicelib.domain.scoring import RuleSet, Signals, load_rules, rescore_with_photos, score
+from chalicelib.domain.scoring import Signals, rescore_with_photos, score
+from chalicelib.domain.scoring_rules import RuleSet, load_rules
 from chalicelib.observability import logger, traced
 from chalicelib.services.attention import mark_needs_attention
 from chalicelib.services.batches import Preloaded, consumer_batch

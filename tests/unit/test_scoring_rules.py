@@ -1,6 +1,7 @@
-"""Explainable scoring (chalicelib/domain/scoring.py) over the shipped rules: each rule alone, the lanes,
-auto-approval, priority, and the reasons. Thresholds and weights are read from the rule set, so these
-tests pin the engine's behaviour, not the insurer's current numbers."""
+"""Explainable scoring (chalicelib/domain/scoring.py, the rules' model in scoring_rules.py) over the
+shipped rules: each rule alone, the lanes, auto-approval, priority, and the reasons. Thresholds and
+weights are read from the rule set, so these tests pin the engine's behaviour, not the insurer's current
+numbers."""
 from __future__ import annotations
 
 import json
@@ -19,7 +20,8 @@ from chalicelib.domain.policy import MatchKey, Resolution, ResolutionOutcome
 from chalicelib.domain.products import catalogue
 from chalicelib.domain.scoring import (
     LANE_DEFAULT_REVIEW, LANE_FAST_TRACK, LANE_FIELD_SURVEY, LANE_NEEDS_AGENT, LANE_SPECIAL_INVESTIGATION,
-    PAYOUT_AUTO_APPROVE, PAYOUT_NEEDS_APPROVAL, ScoreResult, Signals, load_rules, score, score_submission)
+    PAYOUT_AUTO_APPROVE, PAYOUT_NEEDS_APPROVAL, ScoreResult, Signals, score, score_submission)
+from chalicelib.domain.scoring_rules import load_rules
 from tests.fakes import demo_policies, submission
 
 RULES = load_rules()
@@ -61,7 +63,7 @@ def weight(rule_id: str) -> int:
 
 
 def param(rule_id: str, name: str):
-    return RULES.rule(rule_id).params[name]
+    return getattr(RULES.rule(rule_id), name)
 
 
 # -- each rule alone -------------------------------------------------------------------------------------------
@@ -531,7 +533,7 @@ def test_priority_follows_the_documented_formula():
                            description="I will complain"))
     formula = RULES.priority
     base = int((formula.risk_factor * result.score).to_integral_value(rounding="ROUND_HALF_UP"))
-    points = max(p for start, p in formula.amount_steps if Decimal("6000") >= start)
+    points = max(step.points for step in formula.amount_steps if Decimal("6000") >= step.start)
 
     # THEN priority = risk part + amount points + the anger boost, capped at 100
     assert result.priority == min(100, base + points + RULES.rule("sentiment.anger").priority_boost)
@@ -541,7 +543,7 @@ def test_priority_follows_the_documented_formula():
 
 def test_every_result_records_the_rules_version():
     # GIVEN the shipped rules and a copy with another version
-    other = replace(RULES, version="test-2099.1")
+    other = RULES.model_copy(update={"version": "test-2099.1"})
 
     # WHEN the same claim is scored with each
     # THEN each result records the version that produced it

@@ -13,7 +13,8 @@ import pytest
 from chalicelib.domain.coverage import Coverage
 from chalicelib.domain.policy import MatchKey, Resolution, ResolutionOutcome
 from chalicelib.domain.products import PRODUCTS_FILE, catalogue, parse_catalogue
-from chalicelib.domain.scoring import KINDS, RULES_FILE, Signals, load_rules, parse_rules, score
+from chalicelib.domain.scoring import Signals, score
+from chalicelib.domain.scoring_rules import KINDS, RULES_FILE, load_rules, parse_rules
 from tests.fakes import demo_policies, submission
 
 SHIPPED = json.loads(RULES_FILE.read_text(encoding="utf-8"))
@@ -66,7 +67,7 @@ def test_shipped_thresholds_make_sense_together():
     # THEN the lanes, windows and priority steps are consistent
     assert 0 <= rules.fast_track_max_score < rules.si_threshold <= 100
     assert rules.velocity_window_hours > 0 and rules.duplicate_window_hours == 24  # "within ±1 day of the loss"
-    assert rules.priority.amount_steps[0][0] == 0
+    assert rules.priority.amount_steps[0].start == 0
     # a single amount-to-product rule never sends a claim to investigation on its own
     assert all(rules.rule(r).weight < rules.si_threshold for r in ("amount.near_limit", "amount.above_typical"))
 
@@ -153,7 +154,7 @@ def test_rule_with_no_weight_is_refused_naming_the_rule(tmp_path):
 
     # WHEN it is loaded
     # THEN loading fails, naming the file, the rule and the field
-    with pytest.raises(ValueError, match=r"scoring_rules\.json: rule 'velocity\.phone': has no 'weight'"):
+    with pytest.raises(ValueError, match=r"scoring_rules\.json: rule 'velocity\.phone': has no \['weight'\]"):
         load_rules(write(tmp_path, data))
 
 
@@ -182,7 +183,7 @@ BROKEN = {  # name: (how the copy is broken, what the message must say)
     "no_keywords": (lambda d: rule(d, "sentiment.anger").update(keywords={}), "rule 'sentiment.anger': 'keywords'"),
     "duplicate_id": (lambda d: d["rules"].append(copy.deepcopy(rule(d, "photos.reused"))),
                      "rule 'photos.reused' appears twice"),
-    "rule_without_id": (lambda d: d["rules"][0].pop("id"), "rules[0] has no 'id'"),
+    "rule_without_id": (lambda d: d["rules"][0].pop("id"), "rules[0] has no ['id']"),
     "no_version": (lambda d: d.pop("version"), "has no ['version']"),
     "no_lanes_threshold": (lambda d: d["lanes"].pop("si_threshold"), "'lanes' has no ['si_threshold']"),
     "steps_out_of_order": (lambda d: d["priority"]["amount_steps"].reverse(), "ascending"),
