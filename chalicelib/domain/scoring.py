@@ -26,7 +26,7 @@ from chalicelib.domain.claim import ClaimSubmission, Segment
 from chalicelib.domain.coverage import Coverage
 from chalicelib.domain.policy import Resolution, ResolutionOutcome
 from chalicelib.domain.products import Product, catalogue
-from chalicelib.domain.scoring_rules import RuleSet, clamp, load_rules, normalise, plain
+from chalicelib.domain.scoring_rules import ReusedPhoto, RuleSet, clamp, load_rules, normalise, plain
 
 # Lane decisions: not data-driven rules but reasons all the same, so a reader sees why the lane was chosen.
 LANE_SPECIAL_INVESTIGATION = "lane.special_investigation.high_risk_score"
@@ -125,7 +125,7 @@ def rescore_with_photos(score_detail: tuple[dict, ...], reused_photo_claims: tup
             if r["rule_id"] not in _DECIDED_REASONS and _kind_of(rules, r["rule_id"]) != "reused_photo"]
     reasons = list(kept)
     for rule in rules.rules:
-        if rule.enabled and rule.kind == "reused_photo" and len(reused_photo_claims) >= rule.min_count:
+        if rule.enabled and isinstance(rule, ReusedPhoto) and len(reused_photo_claims) >= rule.min_count:
             reasons.append(Reason(rule.rule_id, rule.weight, {"claim_ids": list(reused_photo_claims),
                                                                "count": len(reused_photo_claims)}))
     risk = clamp(sum(r.weight for r in reasons))

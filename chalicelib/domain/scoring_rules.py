@@ -14,7 +14,7 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, \
     StrictStr, ValidationError, field_validator
@@ -200,10 +200,10 @@ class AmountAtLeast(_Rule):
 
 class _OtherClaims(_Rule):
     min_count: Count = 1
-    _signal = ""  # the Signals attribute listing the other claims
+    signal: ClassVar[str]  # the Signals attribute listing the other claims
 
     def evaluate(self, facts: Facts) -> dict | None:
-        ids = getattr(facts.signals, self._signal)
+        ids = getattr(facts.signals, self.signal)
         if len(ids) < self.min_count:
             return None
         return {"claim_ids": list(ids), "count": len(ids)}
@@ -211,20 +211,20 @@ class _OtherClaims(_Rule):
 
 class PossibleDuplicate(_OtherClaims):
     kind: Literal["possible_duplicate"]
-    _signal = "duplicates"
+    signal = "duplicates"
 
 
 class ReusedPhoto(_OtherClaims):
     kind: Literal["reused_photo"]
-    _signal = "reused_photo_claims"
+    signal = "reused_photo_claims"
 
 
 class _Velocity(_Rule):
     min_count: Count
-    _signal = ""  # the Signals attribute counting the other claims in the velocity window
+    signal: ClassVar[str]  # the Signals attribute counting the other claims in the velocity window
 
     def evaluate(self, facts: Facts) -> dict | None:
-        count = getattr(facts.signals, self._signal)
+        count = getattr(facts.signals, self.signal)
         if count < self.min_count:
             return None
         return {"count": count, "min_count": self.min_count, "window_hours": facts.window_hours}
@@ -232,12 +232,12 @@ class _Velocity(_Rule):
 
 class ClaimsFromPhone(_Velocity):
     kind: Literal["claims_from_phone"]
-    _signal = "claims_from_phone"
+    signal = "claims_from_phone"
 
 
 class ClaimsOnPolicy(_Velocity):
     kind: Literal["claims_on_policy"]
-    _signal = "claims_on_policy"
+    signal = "claims_on_policy"
 
 
 class LateReport(_Rule):
