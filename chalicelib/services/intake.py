@@ -124,6 +124,17 @@ class IntakeService:
         logger.info("claim batch received", extra={"stored": len(stored), "items": len(requests)})
         return results  # type: ignore[return-value]
 
+    @traced
+    def submit_batch(self, owner: str, items: list[ClaimSubmission | DomainError],
+                     correlation_id: str | None = None) -> list[Accepted | DomainError]:
+        """A partner's batch, each claim answered at its own position: the claims that parsed are
+        submitted together (see submit_many), one refused at parsing keeps its error. Each claim's
+        external_ref is its key: a batch is not idempotent as a whole."""
+        parsed = [(index, item) for index, item in enumerate(items) if isinstance(item, ClaimSubmission)]
+        requests = [IntakeRequest(owner, submission, None, correlation_id=correlation_id) for _, submission in parsed]
+        outcomes = dict(zip((index for index, _ in parsed), self.submit_many(requests) if requests else []))
+        return [item if isinstance(item, DomainError) else outcomes[index] for index, item in enumerate(items)]
+
     def get_for_owner(self, owner: str, claim_id: str) -> Claim:
         claim = self._claims.get(claim_id)
         if claim is None or claim.owner != owner:
