@@ -66,8 +66,8 @@ def get_claim(claim_id: str):
     partner_id = _partner_id()
     if not is_claim_id(claim_id):
         raise NotFound("No such claim.")
-    claim = c.intake.get_for_owner(partner_id, claim_id)
-    return json_response(claim_view(claim, c.claims.events(claim_id)))
+    claim, events = c.intake.claim_with_events_for_owner(partner_id, claim_id)
+    return json_response(claim_view(claim, events))
 
 
 def _item_result(index: int, outcome: Accepted | DomainError) -> dict:

@@ -6,7 +6,7 @@ from typing import Callable
 
 from chalicelib.domain import claim as claim_domain
 from chalicelib.domain.caller import Contact
-from chalicelib.domain.claim import Claim, ClaimStatus, ClaimSubmission
+from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, ClaimSubmission
 from chalicelib.domain.errors import DomainError, IdempotencyConflict, NotFound
 from chalicelib.domain.ids import new_claim_id
 from chalicelib.observability import logger, traced
@@ -140,6 +140,10 @@ class IntakeService:
         if claim is None or claim.owner != owner:
             raise NotFound("No such claim.")
         return claim
+
+    def claim_with_events_for_owner(self, owner: str, claim_id: str) -> tuple[Claim, list[ClaimEvent]]:
+        """The owner's claim and its timeline, oldest first; NotFound for anyone else's."""
+        return self.get_for_owner(owner, claim_id), self._claims.events(claim_id)
 
     # -- internals ---------------------------------------------------------------------------
 

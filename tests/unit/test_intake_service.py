@@ -433,6 +433,28 @@ def test_claim_of_another_owner_or_unknown_is_not_found(world, owner, claim_id):
         world.intake.get_for_owner(owner, claim_id)
 
 
+def test_owner_reads_its_claim_with_its_timeline(world):
+    # GIVEN a claim of a partner
+    accepted = world.intake.submit(_request(owner="eleme"))
+
+    # WHEN the partner asks for it with its history
+    claim, events = world.intake.claim_with_events_for_owner("eleme", accepted.claim_id)
+
+    # THEN it gets the claim and its timeline, oldest first
+    assert claim.claim_id == accepted.claim_id
+    assert [(e.claim_id, e.status) for e in events] == [(accepted.claim_id, ClaimStatus.RECEIVED)]
+
+
+def test_the_timeline_of_another_owners_claim_is_not_found(world):
+    # GIVEN a claim of one partner
+    accepted = world.intake.submit(_request(owner="eleme"))
+
+    # WHEN another partner asks for it with its history
+    # THEN it does not exist for them
+    with pytest.raises(NotFound):
+        world.intake.claim_with_events_for_owner("hellobike", accepted.claim_id)
+
+
 def test_submission_content_is_kept_as_given(world):
     # GIVEN a claim with a unicode description
     request = _request()
