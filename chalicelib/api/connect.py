@@ -7,28 +7,27 @@ retry budget (set per function in .chalice/config.json). No personal data goes i
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import functools
 from typing import TYPE_CHECKING, Callable
 
 from chalice import Blueprint
 from pydantic import ValidationError
 
 from chalicelib.bootstrap import container
-from chalicelib.domain.caller import Contact
-from chalicelib.domain.claim import Channel, utc_now
+from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.ivr import language_or_default, peril_for_digit, voice_reference
-from chalicelib.domain.perils import PERILS
+from chalicelib.domain.ivr import language_or_default, voice_reference
 from chalicelib.observability import bind, logger, observed
-from chalicelib.services.callers import CONTACT_MIN_SECONDS, PhoneReport
+from chalicelib.services.callers import IncomingCall, PhoneReport
 
 if TYPE_CHECKING:
     from chalicelib.schemas.ivr import ContactFlowEvent
 
+    SecondsLeft = Callable[[], float]
+
 bp = Blueprint(__name__)
 
 OWNER = "ivr:connect"
-MAX_AMOUNT = Decimal("1000000000")
 
 
 def _seconds_left(context) -> Callable[[], float]:
@@ -56,27 +55,34 @@ def _parse(event: dict) -> ContactFlowEvent | None:
         return None
 
 
+def _contact_flow(answer: Callable[[ContactFlowEvent, SecondsLeft], dict[str, object]]):
+    """What every Connect function does around its answer: read the contact-flow event (anything else
+    is answered ``result=error, BAD_EVENT``), tag the log lines with the ContactId, and flatten the
+    answer to what Connect accepts."""
+    @functools.wraps(answer)
+    def handler(event, context):
+        flow = _parse(event)
+        if flow is None:
+            logger.warning("not a contact-flow event")
+            return _flat({"result": "error", "error_code": "BAD_EVENT"})
+        bind(correlation_id=flow.details.contact_data.contact_id)
+        return _flat(answer(flow, _seconds_left(context)))
+    return handler
+
+
 @observed
 @bp.lambda_function(name="connect_identify_caller")
-def connect_identify_caller(event, context):
+@_contact_flow
+def connect_identify_caller(flow: ContactFlowEvent, seconds_left: SecondsLeft) -> dict[str, object]:
     """Who is calling: one DynamoDB query on the caller's number."""
-    flow = _parse(event)
-    if flow is None:
-        logger.warning("not a contact-flow event")
-        return _flat({"result": "error", "error_code": "BAD_EVENT"})
-    contact_id = flow.details.contact_data.contact_id
-    bind(correlation_id=contact_id)
-    services = container()
+    callers = container().callers
     try:
-        phone, caller = services.callers.identify(flow.caller)
+        caller = callers.identify_call(
+            IncomingCall(Channel.IVR_CONNECT, flow.details.contact_data.contact_id, flow.caller), seconds_left)
     except Exception:  # noqa: BLE001 - the flow goes on without a screen pop
         logger.exception("caller identification failed")
-        return _flat({"result": "error", "error_code": "UNAVAILABLE", "customer_found": False,
-                      "language": "zh-CN"})
-    if phone and _seconds_left(context)() > CONTACT_MIN_SECONDS:
-        services.callers.record(Contact(phone, utc_now(), Channel.IVR_CONNECT.value, "identified", contact_id,
-                                        customer_id=caller.customer_id))
-    return _flat({
+        return {"result": "error", "error_code": "UNAVAILABLE", "customer_found": False, "language": "zh-CN"}
+    return {
         "result": "ok",
         "customer_found": caller.found,
         "customer_ref": caller.customer_id,
@@ -88,57 +94,32 @@ def connect_identify_caller(event, context):
         "open_claim_id": caller.open_claim_id,
         "open_claim_reference": voice_reference(caller.open_claim_id) if caller.open_claim_id else "",
         "language": caller.language,
-    })
-
-
-def _loss_type(flow: ContactFlowEvent) -> str | None:
-    named = flow.value("loss_type")
-    if named in PERILS:
-        return named
-    return peril_for_digit(flow.value("loss_digit"))
-
-
-def _amount(flow: ContactFlowEvent) -> Decimal | None:
-    """Keyed in on the phone: whole yuan, digits only (a trailing '#' is the end key)."""
-    raw = (flow.value("amount") or "").rstrip("#")
-    if not raw:
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    return value if raw.isdigit() and 0 < value < MAX_AMOUNT else None
+    }
 
 
 @observed
 @bp.lambda_function(name="connect_report_claim")
-def connect_report_claim(event, context):
+@_contact_flow
+def connect_report_claim(flow: ContactFlowEvent, seconds_left: SecondsLeft) -> dict[str, object]:
     """A claim from the call: idempotent on the ContactId; the reference is answered for the prompt."""
-    flow = _parse(event)
-    if flow is None:
-        logger.warning("not a contact-flow event")
-        return _flat({"result": "error", "error_code": "BAD_EVENT"})
     contact_id = flow.details.contact_data.contact_id
-    bind(correlation_id=contact_id)
-    loss_type = _loss_type(flow)
+    loss_type = flow.loss_type
     if loss_type is None:
-        return _flat({"result": "invalid", "error_code": "LOSS_TYPE_UNKNOWN"})
-    region = flow.value("region_code")
+        return {"result": "invalid", "error_code": "LOSS_TYPE_UNKNOWN"}
     report = PhoneReport(
         channel=Channel.IVR_CONNECT, owner=OWNER, call_id=contact_id, caller=flow.caller, loss_type=loss_type,
-        amount=_amount(flow), policy_number=flow.value("policy_number"),
-        region_code=region if region and region.isascii() and region.isdigit() and len(region) == 6 else None,
+        amount=flow.amount, policy_number=flow.value("policy_number"), region_code=flow.region_code,
         correlation_id=contact_id)
     try:
-        accepted = container().phone_intake.report(report, _seconds_left(context))
+        accepted = container().phone_intake.report(report, seconds_left)
     except DomainError as error:
         logger.warning("phone report refused", extra={"code": error.code})
-        return _flat({"result": "error", "error_code": error.code})
+        return {"result": "error", "error_code": error.code}
     except Exception:  # noqa: BLE001 - the flow offers an agent instead
         logger.exception("phone report failed")
-        return _flat({"result": "error", "error_code": "UNAVAILABLE"})
+        return {"result": "error", "error_code": "UNAVAILABLE"}
     reference = voice_reference(accepted.claim_id)
-    return _flat({
+    return {
         "result": "already_reported" if accepted.already_reported else "created",
         "claim_id": accepted.claim_id,
         "claim_reference": reference,
@@ -147,4 +128,4 @@ def connect_report_claim(event, context):
         "claim_reference_spoken": "-".join(reference),
         "claim_status": accepted.status.value,
         "language": language_or_default(flow.value("language")),
-    })
+    }

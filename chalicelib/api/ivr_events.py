@@ -10,14 +10,13 @@ from pydantic import ValidationError
 
 from chalicelib.api.http import ApiBlueprint, json_response, load_json, read_json_body
 from chalicelib.bootstrap import container
-from chalicelib.domain.caller import Contact
 from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import FieldProblem, ValidationFailed
 from chalicelib.domain.ivr import voice_reference
 from chalicelib.domain.signatures import SignatureRejected, signed_at, verify_webhook
 from chalicelib.observability import bind, logger
 from chalicelib.schemas.claims import problems_of
-from chalicelib.services.callers import PhoneReport
+from chalicelib.services.callers import IncomingCall, PhoneReport
 
 if TYPE_CHECKING:
     from chalicelib.schemas.ivr import CallStarted, ClaimReported
@@ -78,11 +77,9 @@ def ivr_event():
 
 def _call_started(event: CallStarted, vendor: str, signed: datetime):
     bind(correlation_id=event.call_id)
-    c = container()
-    phone, caller = c.callers.identify(event.caller)
-    if phone:
-        c.callers.record(Contact(phone, _contact_time(event.occurred_at, signed), Channel.IVR_WEBHOOK.value, "call_started", event.call_id,
-                                 customer_id=caller.customer_id))
+    caller = container().callers.identify_call(IncomingCall(
+        Channel.IVR_WEBHOOK, event.call_id, event.caller, kind="call_started",
+        at=_contact_time(event.occurred_at, signed)))
     logger.info("call started", extra={"found": caller.found})
     return json_response({
         "call_id": event.call_id,

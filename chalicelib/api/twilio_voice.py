@@ -13,19 +13,19 @@ from chalice import Response
 from chalicelib.api import twiml
 from chalicelib.api.http import ApiBlueprint
 from chalicelib.bootstrap import container
-from chalicelib.domain.caller import CallerSummary, Contact
-from chalicelib.domain.claim import Channel, utc_now
+from chalicelib.domain.caller import CallerSummary
+from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import (
     DomainError,
     PayloadTooLarge,
     UnsupportedMediaType,
 )
 from chalicelib.domain.ivr import (
-    MENU,
-    digit_for_peril,
     language_or_default,
-    peril_for_digit,
-    peril_from_speech,
+    menu_keys,
+    menu_of_keys,
+    menu_perils,
+    peril_chosen,
     prompt,
     spell,
     voice_reference,
@@ -33,7 +33,7 @@ from chalicelib.domain.ivr import (
 from chalicelib.domain.products import catalogue
 from chalicelib.domain.signatures import SignatureRejected, twilio_signature_valid
 from chalicelib.observability import bind, logger
-from chalicelib.services.callers import PhoneReport
+from chalicelib.services.callers import IncomingCall, PhoneReport
 
 bp = ApiBlueprint(__name__)
 
@@ -79,40 +79,32 @@ def _url(path: str, language: str, menu: str | None = None) -> str:
     return f"{container().settings.public_base_url.rstrip('/')}{path}?{urlencode(query)}"
 
 
-def _menu_perils(caller: CallerSummary) -> list[str]:
-    """The perils of the caller's products in force, in menu order; everything for an unknown caller."""
-    products = catalogue().products
-    covered = {peril for code in caller.products if code in products for peril in products[code].perils}
-    return [p for p in MENU if p in covered] or list(MENU)
-
-
 def _ask(language: str, perils: list[str], opening: str) -> Response:
     """Asks what happened; the menu's keys ride along in the gather URL (signed by Twilio with it), so
     a re-prompt offers the same short menu without looking the caller up again."""
-    menu = "".join(digit_for_peril(p) for p in perils)
+    gather_url = _url(GATHER_PATH, language, menu_keys(perils))
     return _xml(twiml.gather(
-        f"{opening} {prompt('menu', language, perils=perils)}", language, _url(GATHER_PATH, language, menu),
+        f"{opening} {prompt('menu', language, perils=perils)}", language, gather_url,
         fallback_text=prompt("not_understood", language), redirect_url=_url(VOICE_PATH, language)))
 
 
 @bp.route(VOICE_PATH, methods=["POST"], content_types=[FORM])
 def twilio_voice():
     form = _signed_form(VOICE_PATH)
-    c = container()
+    callers = container().callers
     query = bp.current_request.query_params or {}
+    # a re-prompt comes back with its language: its call's step is already recorded
+    call = IncomingCall(Channel.IVR_TWILIO, form["CallSid"], form.get("From"), record_contact="lang" not in query)
     try:
-        phone, caller = c.callers.identify(form.get("From"))
+        caller = callers.identify_call(call)
     except Exception:  # noqa: BLE001 - an unidentified caller can still report
         logger.exception("caller identification failed")
-        phone, caller = None, CallerSummary(found=False)
+        caller = CallerSummary(found=False)
     language = language_or_default(query.get("lang") or caller.language)
-    if phone and "lang" not in query:  # the first request of the call, not a re-prompt
-        c.callers.record(Contact(phone, utc_now(), Channel.IVR_TWILIO.value, "identified", form["CallSid"],
-                                 customer_id=caller.customer_id))
     opening = prompt("greeting_known" if caller.found else "greeting_unknown", language)
     if caller.open_claim_id:
         opening += " " + prompt("open_claim", language, reference=spell(voice_reference(caller.open_claim_id)))
-    return _ask(language, _menu_perils(caller), opening)
+    return _ask(language, menu_perils(caller.products, catalogue()), opening)
 
 
 @bp.route(GATHER_PATH, methods=["POST"], content_types=[FORM])
@@ -120,9 +112,8 @@ def twilio_gather():
     form = _signed_form(GATHER_PATH)
     query = bp.current_request.query_params or {}
     language = language_or_default(query.get("lang"))
-    offered = [p for p in (peril_for_digit(d) for d in query.get("menu", "")) if p] or list(MENU)
-    keyed = peril_for_digit(form.get("Digits"))
-    peril = (keyed if keyed in offered else None) or peril_from_speech(form.get("SpeechResult"))
+    offered = menu_of_keys(query.get("menu", ""))
+    peril = peril_chosen(offered, form.get("Digits"), form.get("SpeechResult"))
     if peril is None:
         return _ask(language, offered, prompt("not_understood", language))
     try:

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.perils import PERILS
+
+if TYPE_CHECKING:
+    from chalicelib.domain.products import Catalogue
 
 MENU: tuple[str, ...] = tuple(PERILS)
 
@@ -40,6 +45,32 @@ def peril_for_digit(digits: str | None) -> str | None:
 def digit_for_peril(peril: str) -> str:
     """The keypad digit of a peril; KeyError for a peril that is not on the menu."""
     return _DIGIT_BY_PERIL[peril]
+
+
+# -- the caller's menu ------------------------------------------------------------------------------
+
+def menu_perils(products_in_force: Iterable[str], catalogue: Catalogue) -> list[str]:
+    """The perils the caller's products in force cover, in menu order; the whole menu for an unknown
+    caller (or products the catalogue does not know)."""
+    covered = {peril for code in products_in_force if (product := catalogue.get(code)) for peril in product.perils}
+    return [peril for peril in MENU if peril in covered] or list(MENU)
+
+
+def menu_keys(perils: Iterable[str]) -> str:
+    """The keypad digits of a menu, e.g. ``"16789"``: how a re-prompt knows which menu was offered."""
+    return "".join(digit_for_peril(peril) for peril in perils)
+
+
+def menu_of_keys(keys: str) -> list[str]:
+    """The perils of a menu's keys (anything else is skipped); the whole menu when none is left."""
+    return [peril for peril in map(peril_for_digit, keys) if peril] or list(MENU)
+
+
+def peril_chosen(offered: list[str], digits: str | None, speech: str | None) -> str | None:
+    """What the caller chose: a key of the menu they were offered, or else the peril they named (speech
+    is not held to the menu: a caller who says what happened is taken at their word)."""
+    keyed = peril_for_digit(digits)
+    return (keyed if keyed in offered else None) or peril_from_speech(speech)
 
 
 # -- speech ----------------------------------------------------------------------------------------

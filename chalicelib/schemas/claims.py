@@ -1,13 +1,14 @@
 """Request and response models of the claim contract (versioned with the API: /v1)."""
 from __future__ import annotations
 
+import json
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.domain.claim import Channel, ClaimSubmission, Location
-from chalicelib.domain.errors import FieldProblem, MalformedBody, ValidationFailed
+from chalicelib.domain.errors import DomainError, FieldProblem, MalformedBody, PayloadTooLarge, ValidationFailed
 from chalicelib.domain.perils import MOTOR, PERILS, line_of
 from chalicelib.schemas.dates import OffsetDateTime
 
@@ -141,3 +142,23 @@ def parse_claim(raw: bytes | str, channel: Channel, prefix: str = "") -> ClaimSu
     except ValidationFailed as exc:  # locate the problem inside a batch, as for schema problems
         raise ValidationFailed(exc.message, [FieldProblem(".".join(p for p in (prefix, d.field) if p), d.problem)
                                              for d in exc.details]) from None
+
+
+def parse_batch(body: Any, channel: Channel, max_claims: int, max_claim_bytes: int) -> list[ClaimSubmission | DomainError]:
+    """A batch body, ``{"claims": [...]}`` with 1 to ``max_claims`` claims and nothing else (else the whole
+    request is refused). Each claim is parsed on its own and held to the single route's size limit: it
+    is its submission or its error, with fields named ``claims.<index>.…``."""
+    items = body.get("claims") if isinstance(body, dict) and set(body) == {"claims"} else None
+    if not isinstance(items, list) or not 1 <= len(items) <= max_claims:
+        raise ValidationFailed("The batch is not valid.", [FieldProblem(
+            "claims", f"give a list of 1 to {max_claims} claims and nothing else")])
+    parsed: list[ClaimSubmission | DomainError] = []
+    for index, item in enumerate(items):
+        try:
+            raw = json.dumps(item, ensure_ascii=False).encode("utf-8")
+            if len(raw) > max_claim_bytes:
+                raise PayloadTooLarge(f"The claim is larger than {max_claim_bytes} bytes.")
+            parsed.append(parse_claim(raw, channel, prefix=f"claims.{index}"))
+        except DomainError as error:
+            parsed.append(error)
+    return parsed

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.domain.errors import FieldProblem, ValidationFailed
+from chalicelib.domain.ivr import peril_for_digit
+from chalicelib.domain.perils import PERILS
 from chalicelib.schemas.claims import AmountIn, LocationIn, LossType, PolicyIn, Text, VehicleIn
 from chalicelib.schemas.dates import OffsetDateTime
 
@@ -19,6 +22,8 @@ CallId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
 # what a misconfigured flow or a forged invocation can make us read. Beyond them: result=error, BAD_EVENT.
 CONNECT_MAX_TEXT = 256
 CONNECT_MAX_ENTRIES = 256
+CONNECT_MAX_AMOUNT = Decimal("1000000000")  # whole yuan keyed in on the phone stay below it
+REGION_CODE_DIGITS = 6
 
 
 class _Lenient(BaseModel):
@@ -61,6 +66,36 @@ class ContactFlowEvent(_Lenient):
             if raw is not None and str(raw).strip():
                 return str(raw).strip()
         return None
+
+    # What a flow collects from the caller is read leniently: an input that is not what it should be
+    # is none (an agent asks for it), never an error that would cost the caller the claim.
+
+    @property
+    def loss_type(self) -> str | None:
+        """The peril, named by the flow (``loss_type``) or keyed in from the menu (``loss_digit``)."""
+        named = self.value("loss_type")
+        if named in PERILS:
+            return named
+        return peril_for_digit(self.value("loss_digit"))
+
+    @property
+    def amount(self) -> Decimal | None:
+        """Keyed in on the phone: whole yuan, digits only (a trailing '#' is the end key), above 0 and
+        below CONNECT_MAX_AMOUNT."""
+        raw = (self.value("amount") or "").rstrip("#")
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            return None
+        return value if raw.isdigit() and 0 < value < CONNECT_MAX_AMOUNT else None
+
+    @property
+    def region_code(self) -> str | None:
+        """Six ASCII digits (other scripts' digits are not a region code)."""
+        region = self.value("region_code") or ""
+        return region if region.isascii() and region.isdigit() and len(region) == REGION_CODE_DIGITS else None
 
 
 _CONNECT_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")

@@ -24,6 +24,21 @@ SCREEN_POP_CONTACTS = 10
 CONTACT_MIN_SECONDS = 2.0  # worst case of one SQS send with the Connect functions' client limits
 
 
+@dataclass(frozen=True)
+class IncomingCall:
+    """A call reaching one of the IVR channels, as its adapter hands it over."""
+
+    channel: Channel
+    call_id: str  # the vendor's id of the call
+    caller: str | None  # the number the call came from, as the vendor gave it
+    kind: str = "identified"  # the step its contact entry records
+    # When the step happened, if the channel's event says so (a replay then rewrites the same entry).
+    # Default: now.
+    at: datetime | None = None
+    # False when the channel asks again on a call whose step is already recorded (a re-prompt).
+    record_contact: bool = True
+
+
 class CallerService:
     """Identification for IVRs (one policy query) and the agent's screen pop (a few queries)."""
 
@@ -45,6 +60,17 @@ class CallerService:
         summary = summarise(self._policies.by_phone(phone), self._clock().astimezone(HOTLINE_TIMEZONE).date())
         self._telemetry.count("CallersIdentified" if summary.found else "CallersUnknown", 1)
         return phone, summary
+
+    @traced
+    def identify_call(self, call: IncomingCall, seconds_left: Callable[[], float] | None = None) -> CallerSummary:
+        """Who is calling, and the call's step in the caller's contacts (best effort). The entry is
+        skipped when ``seconds_left`` (the caller's remaining time: Connect waits 8 s) is below
+        CONTACT_MIN_SECONDS. A failing lookup raises: each channel answers it its own way."""
+        phone, caller = self.identify(call.caller)
+        if phone and call.record_contact and (seconds_left is None or seconds_left() > CONTACT_MIN_SECONDS):
+            self.record(Contact(phone, call.at or self._clock(), call.channel.value, call.kind, call.call_id,
+                                customer_id=caller.customer_id))
+        return caller
 
     @traced
     def screen_pop(self, raw_phone: str) -> ScreenPop:

@@ -6,7 +6,7 @@ from typing import Callable
 
 from chalicelib.domain import claim as claim_domain
 from chalicelib.domain.caller import Contact
-from chalicelib.domain.claim import Claim, ClaimStatus, ClaimSubmission
+from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, ClaimSubmission
 from chalicelib.domain.errors import DomainError, IdempotencyConflict, NotFound
 from chalicelib.domain.ids import new_claim_id
 from chalicelib.observability import logger, traced
@@ -124,11 +124,26 @@ class IntakeService:
         logger.info("claim batch received", extra={"stored": len(stored), "items": len(requests)})
         return results  # type: ignore[return-value]
 
+    @traced
+    def submit_batch(self, owner: str, items: list[ClaimSubmission | DomainError],
+                     correlation_id: str | None = None) -> list[Accepted | DomainError]:
+        """A partner's batch, each claim answered at its own position: the claims that parsed are
+        submitted together (see submit_many), one refused at parsing keeps its error. Each claim's
+        external_ref is its key: a batch is not idempotent as a whole."""
+        parsed = [(index, item) for index, item in enumerate(items) if isinstance(item, ClaimSubmission)]
+        requests = [IntakeRequest(owner, submission, None, correlation_id=correlation_id) for _, submission in parsed]
+        outcomes = dict(zip((index for index, _ in parsed), self.submit_many(requests) if requests else []))
+        return [item if isinstance(item, DomainError) else outcomes[index] for index, item in enumerate(items)]
+
     def get_for_owner(self, owner: str, claim_id: str) -> Claim:
         claim = self._claims.get(claim_id)
         if claim is None or claim.owner != owner:
             raise NotFound("No such claim.")
         return claim
+
+    def claim_with_events_for_owner(self, owner: str, claim_id: str) -> tuple[Claim, list[ClaimEvent]]:
+        """The owner's claim and its timeline, oldest first; NotFound for anyone else's."""
+        return self.get_for_owner(owner, claim_id), self._claims.events(claim_id)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain.claim import Channel
-from chalicelib.domain.errors import MalformedBody, ValidationFailed
-from chalicelib.schemas.claims import parse_claim
+from chalicelib.domain.claim import Channel, ClaimSubmission
+from chalicelib.domain.errors import MalformedBody, PayloadTooLarge, ValidationFailed
+from chalicelib.schemas.claims import parse_batch, parse_claim
 from tests.fakes import claim_body, motor_claim_body
 
 NOT_RFC3339 = ("must be an RFC 3339 date-time with its UTC offset, e.g. 2026-11-24T12:30:00+08:00 or "
@@ -284,3 +284,31 @@ def test_json_that_is_not_an_object_fails_validation(raw):
     # THEN it fails validation
     with pytest.raises(ValidationFailed):
         _parse(raw)
+
+
+# -- batches -----------------------------------------------------------------------------------------
+
+def test_each_claim_of_a_batch_is_parsed_on_its_own_and_its_problems_located_in_the_batch():
+    # GIVEN a batch of a valid claim, one without an amount and one larger than a single claim may be
+    big = claim_body(description="长" * 1000)
+    body = {"claims": [claim_body(external_ref="R-1"), {k: v for k, v in claim_body().items() if k != "amount"}, big]}
+
+    # WHEN it is parsed with the single route's limit per claim
+    parsed = parse_batch(body, Channel.PARTNER_API, max_claims=3, max_claim_bytes=2000)
+
+    # THEN the valid claim is a submission, the others their own errors, named by position
+    assert isinstance(parsed[0], ClaimSubmission) and parsed[0].external_ref == "R-1"
+    assert isinstance(parsed[1], ValidationFailed) and [d.field for d in parsed[1].details] == ["claims.1.amount"]
+    assert isinstance(parsed[2], PayloadTooLarge)
+
+
+@pytest.mark.parametrize("body", [[], {}, {"claims": []}, {"claims": {}}, {"claims": [{}] * 4},
+                                  {"claims": [{}], "more": 1}])
+def test_a_batch_that_is_not_one_to_max_claims_and_nothing_else_is_refused_whole(body):
+    # GIVEN a body that is not {"claims": [1 to 3 claims]}
+    # WHEN it is parsed
+    # THEN the whole batch is refused, naming the list
+    with pytest.raises(ValidationFailed) as refused:
+        parse_batch(body, Channel.PARTNER_API, max_claims=3, max_claim_bytes=2000)
+    assert [(d.field, d.problem) for d in refused.value.details] == [
+        ("claims", "give a list of 1 to 3 claims and nothing else")]

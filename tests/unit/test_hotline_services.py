@@ -13,7 +13,7 @@ from chalicelib.domain.caller import summarise
 from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import Unauthenticated, ValidationFailed
 from chalicelib.services.auth import AgentAuthenticator
-from chalicelib.services.callers import CallerService, PhoneIntake, PhoneReport
+from chalicelib.services.callers import CONTACT_MIN_SECONDS, CallerService, IncomingCall, PhoneIntake, PhoneReport
 from chalicelib.services.intake import IntakeService
 from tests.fakes import (
     Clock,
@@ -76,6 +76,7 @@ class Hotline:
     callers: CallerService
     phone: PhoneIntake
     clock: Clock
+    policies: FakePolicyDirectory
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def hotline() -> Hotline:
     policies = FakePolicyDirectory([policy("PA2026000123", "food_safety", phone=PHONE)])
     callers = CallerService(policies, directory, contacts, contacts, telemetry, clock=clock)
     intake = IntakeService(claims, queue, telemetry, clock=clock)
-    return Hotline(claims, directory, contacts, callers, PhoneIntake(intake, callers, clock=clock), clock)
+    return Hotline(claims, directory, contacts, callers, PhoneIntake(intake, callers, clock=clock), clock, policies)
 
 
 def phone_report(call_id: str = "call-1", caller: str | None = "138 0013 8000", **overrides) -> PhoneReport:
@@ -101,6 +102,108 @@ def test_identify_normalises_the_number_and_costs_one_lookup(hotline):
     phone, summary = hotline.callers.identify("+86 138-0013-8000")
     assert (phone, summary.found, summary.primary_policy) == (PHONE, True, "PA2026000123")
 
+
+# -- a call arrives ----------------------------------------------------------------------------------
+
+def incoming(caller: str | None = "+86 138-0013-8000", **overrides) -> IncomingCall:
+    values = dict(channel=Channel.IVR_CONNECT, call_id="contact-1", caller=caller)
+    values.update(overrides)
+    return IncomingCall(**values)
+
+
+def test_an_arriving_call_is_identified_and_its_contact_entry_recorded_at_the_time_of_the_call(hotline):
+    # GIVEN a policyholder calling the Connect hotline
+    # WHEN the call arrives
+    summary = hotline.callers.identify_call(incoming())
+
+    # THEN the caller is known, with one policy lookup
+    assert (summary.found, summary.primary_policy, summary.customer_id) == (True, "PA2026000123", "CUS-PA2026000123")
+    assert hotline.policies.lookups["phone"] == 1
+    # AND the call's step goes to the contact log, with the customer it belongs to
+    assert [(c.phone, c.at, c.channel, c.kind, c.contact_id, c.claim_id, c.customer_id)
+            for c in hotline.contacts.recorded] == [
+        (PHONE, hotline.clock.now, "ivr_connect", "identified", "contact-1", None, "CUS-PA2026000123")]
+
+
+def test_an_arriving_call_keys_its_entry_on_the_step_and_time_its_event_names(hotline):
+    # GIVEN a vendor's call.started event with its own time
+    at = datetime(2026, 11, 25, 1, 59, 30, tzinfo=timezone.utc)
+
+    # WHEN the call arrives
+    hotline.callers.identify_call(incoming(channel=Channel.IVR_WEBHOOK, call_id="v-9", kind="call_started", at=at))
+
+    # THEN its entry is the event's step at the event's time, so a replay rewrites the same entry
+    assert [(c.at, c.channel, c.kind, c.contact_id) for c in hotline.contacts.recorded] == [
+        (at, "ivr_webhook", "call_started", "v-9")]
+
+
+def test_an_unknown_number_is_recorded_without_a_customer(hotline):
+    # GIVEN a caller with no policy
+    # WHEN the call arrives
+    summary = hotline.callers.identify_call(incoming("13900139000"))
+
+    # THEN the caller is not found, and the call is still in the number's contacts
+    assert summary.found is False
+    assert [(c.phone, c.customer_id) for c in hotline.contacts.recorded] == [("+8613900139000", None)]
+
+
+@pytest.mark.parametrize("caller", [None, "anonymous", "12"])
+def test_a_withheld_or_invalid_number_costs_no_lookup_and_records_nothing(hotline, caller):
+    # GIVEN a call from a number that is withheld or not a phone number
+    # WHEN it arrives
+    summary = hotline.callers.identify_call(incoming(caller))
+
+    # THEN the caller is not found, without a lookup, and no entry is kept
+    assert summary.found is False
+    assert hotline.policies.lookups["phone"] == 0 and hotline.contacts.recorded == []
+
+
+def test_a_re_prompt_of_the_same_call_identifies_without_a_second_entry(hotline):
+    # GIVEN a webhook asked again on the same call (its step was recorded by the first request)
+    # WHEN it arrives with no entry asked for
+    summary = hotline.callers.identify_call(incoming(record_contact=False))
+
+    # THEN the caller is known, and nothing is recorded
+    assert summary.found is True and hotline.contacts.recorded == []
+
+
+def test_the_contact_entry_is_skipped_when_the_caller_has_no_time_left_for_it(hotline):
+    # GIVEN a Connect function with less time left than one queue send may take
+    # WHEN the call arrives
+    summary = hotline.callers.identify_call(incoming(), seconds_left=lambda: CONTACT_MIN_SECONDS)
+
+    # THEN the caller is known, and the entry is skipped rather than risk the flow's deadline
+    assert summary.found is True and hotline.contacts.recorded == []
+    # AND with time to spare it is recorded
+    hotline.callers.identify_call(incoming(), seconds_left=lambda: CONTACT_MIN_SECONDS + 0.5)
+    assert len(hotline.contacts.recorded) == 1
+
+
+def test_a_failing_contact_log_never_fails_the_arriving_call(hotline):
+    # GIVEN a contact queue that is down
+    hotline.contacts.fail = True
+
+    # WHEN a call arrives
+    summary = hotline.callers.identify_call(incoming())
+
+    # THEN the caller is still identified
+    assert summary.found is True and hotline.directory.contacts == []
+
+
+def test_a_failing_policy_lookup_is_the_channels_to_answer(hotline, monkeypatch):
+    # GIVEN a policy directory that cannot answer
+    def unavailable(phone):
+        raise ConnectionError("throttled")
+    monkeypatch.setattr(hotline.policies, "by_phone", unavailable)
+
+    # WHEN a call arrives
+    # THEN the error reaches the channel (each answers it its own way), and nothing is recorded
+    with pytest.raises(ConnectionError):
+        hotline.callers.identify_call(incoming())
+    assert hotline.contacts.recorded == []
+
+
+# -- phone reports -----------------------------------------------------------------------------------
 
 def test_a_phone_report_becomes_a_claim_with_defaults_an_agent_completes(hotline):
     accepted = hotline.phone.report(phone_report())

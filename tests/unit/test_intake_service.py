@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from chalicelib.domain.claim import ClaimStatus
-from chalicelib.domain.errors import IdempotencyConflict, NotFound
+from chalicelib.domain.errors import FieldProblem, IdempotencyConflict, NotFound, PayloadTooLarge, ValidationFailed
 from chalicelib.services.intake import Accepted, IntakeRequest, IntakeService
 from chalicelib.services.reconcile import Reconciler
 from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, submission
@@ -362,6 +362,53 @@ def test_batch_of_replays_sends_nothing(world):
     assert world.queue.sent == []
 
 
+# -- submit_batch ----------------------------------------------------------------------------------
+
+
+def test_a_partners_batch_answers_each_claim_at_its_position_parse_errors_kept(world):
+    # GIVEN a batch whose second claim did not parse and whose fourth repeats the first
+    refused = ValidationFailed("The claim is not valid.", [FieldProblem("claims.1.amount", "is required")])
+    items = [submission(external_ref="R-1"), refused, submission(external_ref="R-2"), submission(external_ref="R-1")]
+
+    # WHEN the partner's batch is submitted
+    results = world.intake.submit_batch("eleme", items, correlation_id="batch-9")
+
+    # THEN every position has its outcome: the refused claim its error, the repeat a replay of the first
+    assert results == [Accepted("CLM-TEST-0001", ClaimStatus.RECEIVED), refused,
+                       Accepted("CLM-TEST-0002", ClaimStatus.RECEIVED),
+                       Accepted("CLM-TEST-0001", ClaimStatus.RECEIVED, replayed=True)]
+    # AND the claims that parsed are stored for the partner and queued with the request's correlation id
+    assert {(c.owner, c.correlation_id) for c in world.claims.claims.values()} == {("eleme", "batch-9")}
+    assert [(s.claim_id, s.correlation_id) for s in world.queue.on("scoring")] == [
+        ("CLM-TEST-0001", "batch-9"), ("CLM-TEST-0002", "batch-9")]
+
+
+def test_a_batch_in_which_nothing_parsed_stores_and_sends_nothing(world):
+    # GIVEN a batch of claims that were all refused at parsing
+    items = [PayloadTooLarge("The claim is too large."), ValidationFailed("The claim is not valid.", [])]
+
+    # WHEN it is submitted
+    results = world.intake.submit_batch("eleme", items)
+
+    # THEN each keeps its error, and nothing is stored, queued or counted
+    assert results == items
+    assert world.claims.claims == {} and world.queue.sent == [] and world.telemetry.counts == {}
+
+
+def test_a_batch_item_already_stored_is_replayed_or_refused_at_its_own_position(world):
+    # GIVEN a claim stored earlier under an external_ref
+    first = world.intake.submit(_request(external_ref="R-1", amount="1.00"))
+
+    # WHEN a batch brings it again, then the same ref for another claim
+    results = world.intake.submit_batch("eleme", [submission(external_ref="R-3"),
+                                                  submission(external_ref="R-1", amount="1.00")])
+    conflict = world.intake.submit_batch("eleme", [submission(external_ref="R-1", amount="2.00")])
+
+    # THEN the replay answers the first claim, the reuse is a conflict of its own
+    assert results[1] == Accepted(first.claim_id, ClaimStatus.RECEIVED, replayed=True)
+    assert isinstance(conflict[0], IdempotencyConflict)
+
+
 # -- get_for_owner ---------------------------------------------------------------------------------
 
 
@@ -384,6 +431,28 @@ def test_claim_of_another_owner_or_unknown_is_not_found(world, owner, claim_id):
     # THEN it does not exist for them
     with pytest.raises(NotFound):
         world.intake.get_for_owner(owner, claim_id)
+
+
+def test_owner_reads_its_claim_with_its_timeline(world):
+    # GIVEN a claim of a partner
+    accepted = world.intake.submit(_request(owner="eleme"))
+
+    # WHEN the partner asks for it with its history
+    claim, events = world.intake.claim_with_events_for_owner("eleme", accepted.claim_id)
+
+    # THEN it gets the claim and its timeline, oldest first
+    assert claim.claim_id == accepted.claim_id
+    assert [(e.claim_id, e.status) for e in events] == [(accepted.claim_id, ClaimStatus.RECEIVED)]
+
+
+def test_the_timeline_of_another_owners_claim_is_not_found(world):
+    # GIVEN a claim of one partner
+    accepted = world.intake.submit(_request(owner="eleme"))
+
+    # WHEN another partner asks for it with its history
+    # THEN it does not exist for them
+    with pytest.raises(NotFound):
+        world.intake.claim_with_events_for_owner("hellobike", accepted.claim_id)
 
 
 def test_submission_content_is_kept_as_given(world):

@@ -15,6 +15,10 @@ from chalicelib.domain.ivr import (
     PROMPT_NAMES,
     digit_for_peril,
     language_or_default,
+    menu_keys,
+    menu_of_keys,
+    menu_perils,
+    peril_chosen,
     peril_for_digit,
     peril_from_speech,
     peril_name,
@@ -23,6 +27,7 @@ from chalicelib.domain.ivr import (
     voice_reference,
 )
 from chalicelib.domain.perils import PERILS
+from chalicelib.domain.products import catalogue
 
 # -- keypad ----------------------------------------------------------------------------------------
 
@@ -71,6 +76,45 @@ def test_digit_of_an_unknown_peril_is_a_key_error():
     # THEN it is a KeyError
     with pytest.raises(KeyError):
         digit_for_peril("volcano")
+
+
+# -- the caller's menu ------------------------------------------------------------------------------
+
+def test_a_callers_menu_is_the_perils_of_their_products_in_force_in_menu_order():
+    # GIVEN a caller whose policies in force are a motor policy and a food-delivery policy
+    # WHEN their menu is made
+    perils = menu_perils(("motor", "food_safety"), catalogue())
+
+    # THEN it offers what those products cover, in keypad order, and nothing else
+    assert perils == ["food_safety", "motor_collision", "motor_theft", "motor_glass", "motor_flood"]
+    assert menu_keys(perils) == "16789"
+
+
+@pytest.mark.parametrize("products", [(), ("no_such_product",)])
+def test_an_unknown_caller_or_an_unknown_product_gets_the_whole_menu(products):
+    assert menu_perils(products, catalogue()) == list(MENU)
+
+
+def test_the_keys_of_a_menu_give_back_its_perils_and_no_keys_the_whole_menu():
+    # GIVEN the keys a menu was offered with (they ride along in the re-prompt's URL)
+    # WHEN they are read back, with anything that is not a menu key among them
+    # THEN the same perils come back; none at all is the whole menu
+    assert menu_of_keys("16x0") == ["food_safety", "motor_collision"]
+    assert menu_of_keys("") == menu_of_keys("x0") == list(MENU)
+
+
+@pytest.mark.parametrize("digits, speech, peril", [
+    ("1", None, "food_safety"),
+    ("7", None, None),  # a key the menu did not offer
+    ("7", "外卖吃坏肚子了", "food_safety"),  # then what was said
+    (None, "my car was stolen", "motor_theft"),  # speech is not held to the menu: the caller said it
+    ("", "", None),
+])
+def test_the_peril_chosen_is_an_offered_key_or_else_the_peril_the_caller_named(digits, speech, peril):
+    # GIVEN a menu of food safety and motor collision
+    # WHEN the caller presses a key or speaks
+    # THEN the key counts only when it was offered; speech names any peril
+    assert peril_chosen(["food_safety", "motor_collision"], digits, speech) == peril
 
 
 # -- speech ----------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Whatever arrives, each answers a value or its documented error, never anything e
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import re
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode
@@ -25,6 +26,7 @@ from chalicelib.domain.signatures import SignatureRejected, sign_webhook, verify
 from chalicelib.observability import correlation_id_from
 from chalicelib.schemas.agent import DecisionIn, SurveyCompletedIn, SurveyorStatusIn
 from chalicelib.schemas.ivr import (
+    CONNECT_MAX_AMOUNT,
     CallStarted,
     ClaimReported,
     ContactFlowEvent,
@@ -360,12 +362,31 @@ def test_any_connect_event_parses_or_is_bad_event_and_its_inputs_never_raise(eve
 
     # THEN every input the functions read is read without raising, and within its bounds
     assert flow.caller is None or isinstance(flow.caller, str)
-    assert connect._loss_type(flow) in (None, *PERILS)
-    amount = connect._amount(flow)
-    assert amount is None or (amount == amount.to_integral_value() and 0 < amount < connect.MAX_AMOUNT)
+    assert flow.loss_type in (None, *PERILS)
+    amount = flow.amount
+    assert amount is None or (amount == amount.to_integral_value() and 0 < amount < CONNECT_MAX_AMOUNT)
+    assert flow.region_code is None or re.fullmatch(r"[0-9]{6}", flow.region_code)
     for name in ("policy_number", "region_code", "language", "anything"):
         value = flow.value(name)
         assert value is None or (isinstance(value, str) and value == value.strip() and value)
+
+
+@pytest.mark.parametrize("parameters, attributes, expected", [
+    ({"loss_type": "card_theft", "loss_digit": "1"}, {}, ("card_theft", None, None)),
+    ({"loss_type": "alien_abduction", "loss_digit": "3#"}, {}, ("rental_account_security", None, None)),
+    ({"loss_digit": "0", "amount": "300#", "region_code": "310115"}, {}, (None, Decimal("300"), "310115")),
+    ({"amount": "12.5", "region_code": "31011"}, {}, (None, None, None)),
+    ({"amount": "0", "region_code": "3101150"}, {}, (None, None, None)),
+    ({"amount": "1000000000"}, {"amount": "5", "region_code": "310115"}, (None, None, "310115")),
+    ({}, {"loss_digit": "2", "amount": "999999999"}, ("shared_bike_accident", Decimal("999999999"), None)),
+])
+def test_a_contact_flow_event_reads_the_callers_inputs_or_leaves_them_for_an_agent(parameters, attributes, expected):
+    # GIVEN what a flow collected, as block parameters or contact attributes (parameters first)
+    flow = ContactFlowEvent.model_validate(_flow({"ContactId": "c-1", "Attributes": attributes}, parameters))
+
+    # WHEN the report reads the loss type, the amount keyed in and the district
+    # THEN each is what the caller gave when it is valid, else none (an agent asks for it)
+    assert (flow.loss_type, flow.amount, flow.region_code) == expected
 
 
 @given(value=json_values | nasty_text)
@@ -383,8 +404,9 @@ def test_the_connect_answer_never_takes_a_region_in_other_digits():
     # WHEN the report reads it
     region = flow.value("region_code")
 
-    # THEN it is not taken as a region code (the report would carry None)
+    # THEN it is not taken as a region code (the report carries None)
     assert not (region.isascii() and region.isdigit())
+    assert flow.region_code is None
 
 
 # -- phone numbers and status tokens -----------------------------------------------------------------------
