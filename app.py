@@ -9,12 +9,12 @@ from chalicelib.api.ivr_events import bp as ivr_events
 from chalicelib.api.openapi import bp as openapi
 from chalicelib.api.pages import bp as pages
 from chalicelib.api.partner_claims import bp as partner_claims
-from chalicelib.api.public import bp as public
+from chalicelib.api.claim_form import bp as claim_form
 from chalicelib.api.surveyors import bp as surveyors
 from chalicelib.api.twilio_voice import bp as twilio_voice
 from chalicelib.consumers.attachments import bp as attachments
 from chalicelib.consumers.contacts import bp as contacts
-from chalicelib.consumers.notify import bp as notify
+from chalicelib.consumers.partner_notices import bp as partner_notices
 from chalicelib.consumers.pipeline import bp as pipeline
 from chalicelib.observability import observe
 
@@ -22,7 +22,7 @@ app = Chalice(app_name=APP_NAME)
 app.register_middleware(observe, "all")
 app.register_middleware(http_middleware, "http")
 app.register_blueprint(partner_claims)
-app.register_blueprint(public)
+app.register_blueprint(claim_form)
 app.register_blueprint(pages)
 app.register_blueprint(twilio_voice)
 app.register_blueprint(ivr_events)
@@ -32,5 +32,5 @@ app.register_blueprint(connect)
 app.register_blueprint(pipeline)
 app.register_blueprint(contacts)
 app.register_blueprint(attachments)
-app.register_blueprint(notify)
+app.register_blueprint(partner_notices)
 app.register_blueprint(openapi)

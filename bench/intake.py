@@ -234,7 +234,7 @@ class StepTimer:
     def targets(self) -> list[tuple[object, str, str]]:
         import chalice.app
 
-        from chalicelib.adapters.dynamo import DynamoClaimRepository
+        from chalicelib.adapters.claims import DynamoClaimRepository
         from chalicelib.adapters.sqs import SqsClaimQueue
         from chalicelib.api import partner_claims
         from chalicelib.observability import Telemetry, logger
@@ -422,7 +422,7 @@ class Bench:
 
     def _floor_items(self, claim_id: str, ref: str, now: datetime):
         """The exact items our intake writes for this claim, serialised by the product's own models."""
-        from chalicelib.adapters import dynamo
+        from chalicelib.adapters import claims as claim_items
         from chalicelib.domain import claim as claim_domain
         from chalicelib.domain.claim import Channel
         from chalicelib.schemas.claims import parse_claim
@@ -434,8 +434,8 @@ class Bench:
         claim, event = claim_domain.received(claim_id, self.food_partner, submission, idempotency_key=key,
                                              correlation_id=f"corr-{ref}",
                                              actor=f"partner_api:{self.food_partner}", at=now)
-        return (dynamo.claim_to_model(claim).serialize(), dynamo.event_to_model(event).serialize(),
-                dynamo._idem_to_model(IdempotencyRecord(key, claim_id, submission.fingerprint()), now).serialize(),
+        return (claim_items.claim_to_model(claim).serialize(), claim_items.event_to_model(event).serialize(),
+                claim_items.idempotency_to_model(IdempotencyRecord(key, claim_id, submission.fingerprint()), now).serialize(),
                 key)
 
     def timing(self) -> None:

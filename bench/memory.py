@@ -142,7 +142,7 @@ def prepare(moto_url: str) -> tuple[dict[str, str], dict]:
     import boto3
 
     from bench.intake import food_claim
-    from chalicelib.adapters import dynamo
+    from chalicelib.adapters.claims import claim_to_model
     from chalicelib.adapters.resources import SCORING_QUEUE, Tables
     from chalicelib.domain import claim as claim_domain
     from chalicelib.domain.claim import Channel
@@ -162,7 +162,7 @@ def prepare(moto_url: str) -> tuple[dict[str, str], dict]:
            "SCORING_QUEUE_URL": queues[SCORING_QUEUE.name]["url"]}
     spec = {"claim": claim, "api_key": {p.partner_id: p.api_key for p in DEMO_PARTNERS}["eleme"],
             "table": Tables.CLAIMS, "queue_url": queues[SCORING_QUEUE.name]["url"],
-            "item": dynamo.claim_to_model(stored).serialize()}
+            "item": claim_to_model(stored).serialize()}
     return env, spec
 
 

@@ -15,10 +15,13 @@ from chalicelib.services.auth import AgentAuthenticator, PartnerAuthenticator, P
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeService
 from chalicelib.domain.products import catalogue
-from chalicelib.adapters.resources import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
+from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from chalicelib.services.callers import CallerService, PhoneIntake
 from chalicelib.services.ports import (
     AttachmentIndex,
+    CallbackSender,
+    DeliveryLog,
+    PartnerCallbacks,
     AttachmentStore,
     CallerDirectory,
     ClaimHistory,
@@ -30,13 +33,14 @@ from chalicelib.services.ports import (
     PolicyDirectory,
     RateLimiter,
     ReviewQueue,
-    SurveyorDirectory,
     SurveyorRepository,
 )
-from chalicelib.services.decisions import DecisionService, SurveyorService
-from chalicelib.services.notify import CallbackSender, DeliveryLog, NotificationService, PartnerCallbacks, QueueNotifier
-from chalicelib.services.public import AttachmentService, FormLimits, PublicClaims
+from chalicelib.services.decisions import DecisionService
+from chalicelib.services.partner_notices import NotificationService, QueueNotifier
+from chalicelib.services.attachments import AttachmentService
+from chalicelib.services.claim_form import ClaimFormService, FormLimits
 from chalicelib.services.reconcile import Reconciler
+from chalicelib.services.surveyors import SurveyorService
 from chalicelib.services.resolve import PolicyResolver
 
 if TYPE_CHECKING:
@@ -60,7 +64,6 @@ class Container:
     attachment_index: AttachmentIndex
     history: ClaimHistory
     review: ReviewQueue
-    surveyor_directory: SurveyorDirectory
     partner_callbacks: PartnerCallbacks
     delivery_log: DeliveryLog
     callback_sender: CallbackSender
@@ -90,12 +93,12 @@ class Container:
         self.phone_intake = PhoneIntake(self.intake, self.callers)
         self.agents = AgentAuthenticator(s.agent_tokens)
         secret = s.status_token_secret.get_secret_value().encode() if s.status_token_secret else None
-        self.public = PublicClaims(
+        self.claim_form = ClaimFormService(
             self.policies, self.rate_limiter, self.intake, self.claims, catalogue(), secret, s.status_token_days,
             FormLimits(s.form_limit_per_phone, s.form_limit_per_address, s.form_limit_window_seconds), self.telemetry)
         self.decisions = DecisionService(self.claims, self.review, self.notifier, self.telemetry,
                                          products=catalogue())
-        self.surveyor_work = SurveyorService(self.claims, self.surveyor_directory, self.notifier, self.telemetry,
+        self.surveyor_work = SurveyorService(self.claims, self.surveyors, self.notifier, self.telemetry,
                                              products=catalogue())
         self.surveyor_auth = AgentAuthenticator(s.surveyor_tokens, "A surveyor bearer token is required.")
         self.notifications = NotificationService(
@@ -111,11 +114,16 @@ def build_aws(settings: Settings) -> Container:
     from botocore.config import Config
 
     from chalicelib.adapters import dynamo
+    from chalicelib.adapters.attachments import DynamoAttachmentIndex, S3AttachmentStore
     from chalicelib.adapters.callers import DynamoCallerDirectory, DynamoContactStore
-    from chalicelib.adapters.notify import DynamoDeliveryLog, DynamoPartnerCallbacks, UrllibSender
+    from chalicelib.adapters.claim_indexes import DynamoClaimHistory, DynamoReviewQueue
+    from chalicelib.adapters.claims import DynamoClaimRepository
+    from chalicelib.adapters.partner_notices import DynamoDeliveryLog, DynamoPartnerCallbacks, UrllibSender
+    from chalicelib.adapters.partners import DynamoPartnerDirectory
     from chalicelib.adapters.policies import DynamoPolicyDirectory
-    from chalicelib.adapters.public import DynamoAttachmentIndex, DynamoRateLimiter, S3AttachmentStore
+    from chalicelib.adapters.rate_limiter import DynamoRateLimiter
     from chalicelib.adapters.sqs import SqsClaimQueue, SqsContactLog
+    from chalicelib.adapters.surveyors import DynamoSurveyorRepository
 
     dynamo.configure(settings.aws_region, settings.aws_connect_timeout_seconds,
                      settings.aws_read_timeout_seconds, settings.aws_max_attempts)
@@ -133,14 +141,13 @@ def build_aws(settings: Settings) -> Container:
 
     def s3():
         return boto3.client("s3", region_name=settings.aws_region, config=s3_config)
-    claims = dynamo.DynamoClaimRepository()
+    claims = DynamoClaimRepository()
     dynamo.share_client(claims.connection())
-    surveyors = dynamo.DynamoSurveyorRepository()
     return Container(
         settings=settings,
         claims=claims,
-        surveyors=surveyors,
-        partners=dynamo.DynamoPartnerDirectory(),
+        surveyors=DynamoSurveyorRepository(),
+        partners=DynamoPartnerDirectory(),
         queue=SqsClaimQueue(sqs, settings.scoring_queue_url, settings.dispatch_queue_url, settings.notify_queue_url,
                             settings.notify_dlq_url),
         policies=DynamoPolicyDirectory(),
@@ -150,9 +157,8 @@ def build_aws(settings: Settings) -> Container:
         rate_limiter=DynamoRateLimiter(claims.connection),
         attachment_store=S3AttachmentStore(s3, settings.attachments_bucket),
         attachment_index=DynamoAttachmentIndex(claims.connection),
-        history=dynamo.DynamoClaimHistory(),
-        review=dynamo.DynamoReviewQueue(),
-        surveyor_directory=surveyors,
+        history=DynamoClaimHistory(),
+        review=DynamoReviewQueue(),
         partner_callbacks=DynamoPartnerCallbacks(),
         delivery_log=DynamoDeliveryLog(),
         callback_sender=UrllibSender(),

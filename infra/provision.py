@@ -7,12 +7,12 @@ import json
 from chalicelib.adapters.models import ALL_MODELS
 from chalicelib.adapters.resources import (
     ATTACHMENTS_BUCKET,
-    ATTACHMENTS_PREFIX,
     DLQ_RETENTION_SECONDS,
     LOCAL_ATTACHMENT_EVENTS_QUEUE,
     QUEUES,
     QueueSpec,
 )
+from chalicelib.domain.attachment import ATTACHMENTS_PREFIX
 
 
 def create_tables() -> list[str]:

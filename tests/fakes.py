@@ -382,7 +382,7 @@ def demo_policies() -> list[Policy]:
 def scoring_service(claims, queue, telemetry, clock, policies: FakePolicyDirectory | None = None,
                     notify_partners: bool = False, history=None):
     from chalicelib.domain.products import catalogue
-    from chalicelib.services.notify import QueueNotifier
+    from chalicelib.services.partner_notices import QueueNotifier
     from chalicelib.services.resolve import PolicyResolver
     from chalicelib.services.scoring import ScoringService
 

@@ -26,12 +26,10 @@ class Tables:
 
 
 # Claim photos, uploaded by the claimant's browser straight to S3 with a presigned POST. The
-# ``record_attachment`` function is triggered by S3 for every object created under the prefix.
+# ``record_attachment`` function is triggered by S3 for every object created under the prefix
+# (``domain.attachment.ATTACHMENTS_PREFIX``, with the photos' size and type limits).
 # (Bucket names are global: a stage in another account may need a suffix; see docs/deploying.md.)
 ATTACHMENTS_BUCKET = f"{APP_NAME}-attachments"
-ATTACHMENTS_PREFIX = "claims/"
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/heic")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from chalicelib.domain.ids import is_claim_id
 from chalicelib.observability import bind
 from chalicelib.services.decisions import Action, Decision
 
-_VERSION = re.compile(r'^"?([0-9]{1,9})"?$')
+IF_MATCH_PATTERN = r'^"?([0-9]{1,9})"?$'  # the claim version an agent saw, quoted or not
+_VERSION = re.compile(IF_MATCH_PATTERN)
 _WEAK_TAG = re.compile(r"^[Ww]/")
 _PAGE_SIZE = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also takes '²', which int() refuses
 MAX_BODY = 8 * 1024
@@ -38,7 +39,7 @@ _DEPRECATED = {"Deprecation": "true", "Link": f'<{LOOKUP_PATH}>; rel="successor-
 def caller_lookup():
     agent_id()
     from chalicelib.schemas.agent import CallerLookupIn  # with the first lookup: see agent_decision
-    from chalicelib.schemas.public import parse
+    from chalicelib.schemas.claim_form import parse
 
     body = parse(CallerLookupIn, read_json_body(bp.current_request, MAX_BODY), "lookup")
     pop = container().callers.screen_pop(body.phone)
@@ -98,7 +99,7 @@ def agent_decision(claim_id: str):
             "If-Match", "the claim's version (its ETag) is required")])
     # The request schemas load with the first decision, not with app.py: most containers never see one.
     from chalicelib.schemas.agent import DecisionIn
-    from chalicelib.schemas.public import parse
+    from chalicelib.schemas.claim_form import parse
 
     body = parse(DecisionIn, read_json_body(request, MAX_BODY), "decision")
     decision = Decision(Action(body.decision), int(match.group(1)),

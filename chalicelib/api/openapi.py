@@ -38,7 +38,7 @@ def document_text(routes) -> str:
 
                 from chalicelib.api.openapi_spec import build_document
 
-                text = _cached["document"] = json.dumps(build_document(routes), ensure_ascii=False,
+                text = _cached["document"] = json.dumps(build_document(routes, OPENAPI_PATH), ensure_ascii=False,
                                                         separators=(",", ":"))
     return text
 

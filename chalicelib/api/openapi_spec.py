@@ -14,13 +14,15 @@ from typing import TYPE_CHECKING, Any, Callable
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api import agent as agent_api
-from chalicelib.api import public as public_api
+from chalicelib.api import claim_form as claim_form_api
+from chalicelib.api import pages
 from chalicelib.api import surveyors as surveyors_api
 from chalicelib.api import twilio_voice
 from chalicelib.api.http import IDEMPOTENCY_KEY
-from chalicelib.api.openapi import OPENAPI_PATH
+from chalicelib.domain.ids import CLAIM_ID_PATTERN
 from chalicelib.domain.ivr import LANGUAGES
-from chalicelib.schemas import agent, claims, ivr, public, responses
+from chalicelib.domain.surveyor import SURVEYOR_ID_PATTERN
+from chalicelib.schemas import agent, claim_form, claims, ivr, responses
 from chalicelib.services.decisions import MAX_PAGE
 
 if TYPE_CHECKING:
@@ -29,9 +31,10 @@ if TYPE_CHECKING:
 REF = "#/components/schemas/{model}"
 
 
-def build_document(routes: dict[str, dict[str, Any]]) -> dict:
+def build_document(routes: dict[str, dict[str, Any]], document_path: str) -> dict:
     """One operation per (path, method) of ``routes`` (a Chalice app's ``routes``) that has a
-    description; a route without one is left out, which test_openapi.py reports."""
+    description; a route without one is left out, which test_openapi.py reports. ``document_path``:
+    where the document itself is served (``api/openapi.py``, which imports this module on first use)."""
     from chalicelib.settings import get_settings  # read when the document is served, not on import
 
     settings = get_settings()
@@ -42,7 +45,7 @@ def build_document(routes: dict[str, dict[str, Any]]) -> dict:
             models.append((model, mode))
         return {"$ref": REF.format(model=model.__name__)}
 
-    operations = _operations(ref, settings)
+    operations = _operations(ref, settings, document_path)
     paths: dict[str, dict] = {}
     for path, methods in routes.items():
         for method in methods:
@@ -154,7 +157,7 @@ def _headers(*names: str) -> dict:
     return out
 
 
-def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
+def _operations(ref: Callable[..., dict], settings: Settings, document_path: str) -> dict:
     """Every route's description, keyed by (METHOD, path) as the app routes them."""
     error = ref(responses.ErrorOut, "serialization")
 
@@ -189,7 +192,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
         return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
     correlation = {"$ref": "#/components/parameters/CorrelationId"}
-    claim_id = path_param("claim_id", {"type": "string", "pattern": "^CLM-[0-9A-HJKMNP-TV-Z]{26}$"},
+    claim_id = path_param("claim_id", {"type": "string", "pattern": f"^{CLAIM_ID_PATTERN}$"},
                           "The claim's id, as answered when it was accepted.")
     lang = query("lang", {"type": "string", "enum": list(LANGUAGES)}, "The page's language (default zh-CN).")
     limit = settings.max_body_bytes
@@ -197,7 +200,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
     partner = [{"partnerApiKey": []}]
     agent_auth = [{"agentBearer": []}]
     surveyor_auth = [{"surveyorBearer": []}]
-    surveyor_id = path_param("surveyor_id", {"type": "string", "pattern": f"^{surveyors_api._SURVEYOR_ID.pattern}$"},
+    surveyor_id = path_param("surveyor_id", {"type": "string", "pattern": f"^{SURVEYOR_ID_PATTERN}$"},
                              "The surveyor's id; it must be the caller's own.")
     twilio_query = [lang, query("menu", {"type": "string", "pattern": "^[1-9]{0,9}$"},
                                 "The keypad menu offered (digits), carried in the gather URL Twilio signs.")]
@@ -252,7 +255,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
                            "policy enforces the type and 1 byte..10 MiB (content-length-range).",
             "security": [{"partnerApiKey": []}, {"statusTokenHeader": []}],
             "parameters": [claim_id, correlation],
-            "requestBody": json_body(ref(public.UploadRequestIn), public_api.MAX_FORM_BYTES),
+            "requestBody": json_body(ref(claim_form.UploadRequestIn), claim_form_api.MAX_FORM_BYTES),
             "responses": {**ok(201, responses.UploadTicketOut, "Upload straight to url with these fields."),
                           **errors(400, 401, 404, 413, 415, 429, 503)},
         },
@@ -274,7 +277,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "description": "Named by the hash of its content, as the pages link it; cached for a year "
                            "(Cache-Control: public, max-age=31536000, immutable). Another hash is a 404.",
             "security": [], "parameters": [
-                path_param("name", {"type": "string", "pattern": "^[a-z]{1,20}\\.[0-9a-f]{16}\\.(css|js)$"},
+                path_param("name", {"type": "string", "pattern": f"^{pages.ASSET_NAME_PATTERN}$"},
                            "The file's name with its content hash, e.g. site.0123456789abcdef.css."),
                 correlation],
             "responses": {"200": {"description": "The file, as the pages link it.", "headers": _headers(),
@@ -287,7 +290,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "summary": "Prove a policy with its number and the phone on it.",
             "description": "Rate limited per phone and per client address.",
             "security": [], "parameters": [correlation],
-            "requestBody": json_body(ref(public.PolicyCheckIn), public_api.MAX_FORM_BYTES),
+            "requestBody": json_body(ref(claim_form.PolicyCheckIn), claim_form_api.MAX_FORM_BYTES),
             "responses": {**ok(200, responses.PolicyCheckOut, "The policy's product and the perils it covers."),
                           **errors(400, 413, 415, 422, 429, 503)},
         },
@@ -295,7 +298,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "operationId": "submitPublicClaim", "tags": ["public"], "summary": "The claim form's submission.",
             "description": "Idempotent on submission_key; rate limited per phone and per client address.",
             "security": [], "parameters": [correlation],
-            "requestBody": json_body(ref(public.PublicClaimIn), limit),
+            "requestBody": json_body(ref(claim_form.PublicClaimIn), limit),
             "responses": {**ok(202, responses.PublicClaimAcceptedOut, "Stored and queued.", "Location",
                                "Idempotent-Replayed"),
                           **errors(400, 409, 413, 415, 422, 429, 503)},
@@ -374,7 +377,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
             "parameters": [claim_id, {
                 "name": "If-Match", "in": "header", "required": True,
                 "description": "The version decided on (the claim's ETag); another version answers 409.",
-                "schema": {"type": "string", "pattern": agent_api._VERSION.pattern}}, correlation],
+                "schema": {"type": "string", "pattern": agent_api.IF_MATCH_PATTERN}}, correlation],
             "requestBody": json_body(ref(agent.DecisionIn), agent_api.MAX_BODY),
             "responses": {**ok(200, responses.AgentClaimOut, "The decided claim.", "ETag"),
                           **errors(400, 401, 404, 409, 413, 415, 422, 503)},
@@ -396,7 +399,7 @@ def _operations(ref: Callable[..., dict], settings: Settings) -> dict:
                           **errors(400, 401, 404, 409, 413, 415, 503)},
         },
         # -- this document ---------------------------------------------------------------------------
-        ("GET", OPENAPI_PATH): {
+        ("GET", document_path): {
             "operationId": "openapi", "tags": ["meta"], "summary": "This OpenAPI document.",
             "security": [], "parameters": [correlation],
             "responses": {"200": {"description": "OpenAPI 3.1.", "headers": _headers(),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from chalice import Response
 
-from chalicelib.adapters.resources import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
+from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from chalicelib.api.http import ApiBlueprint
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ivr import LANGUAGES, MENU, peril_name
@@ -22,6 +22,9 @@ WEB = Path(__file__).resolve().parent.parent / "web"
 # Shared by every page first, then each page's own script.
 ASSETS = ("site.css", "site.js", "form.js", "status.js")
 HASH_CHARS = 16  # of the SHA-256 of the file's bytes: 64 bits, no two versions of a file collide
+# What an asset's hashed name looks like (the OpenAPI document publishes it).
+_STEMS = tuple(dict.fromkeys(name.rsplit(".", 1)[0] for name in ASSETS))
+ASSET_NAME_PATTERN = rf"(?:{'|'.join(_STEMS)})\.[0-9a-f]{{{HASH_CHARS}}}\.(?:css|js)"
 DATA_ISLAND_ID = "page-data"
 # The places the form offers (others: "other region" and an address); names come from the region table.
 FORM_REGIONS = ("310101", "310104", "310105", "310115", "110101", "110105", "440305", "330106")
@@ -106,7 +109,7 @@ def page_response(body: str, upload_origin: str, status: int = 200) -> Response:
 
 def limits() -> dict:
     """What the server accepts, for the pages to check and say before anything is sent."""
-    from chalicelib.schemas.public import MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
+    from chalicelib.schemas.claim_form import MAX_ADDRESS_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 
     return {"photo_bytes": MAX_ATTACHMENT_BYTES, "photo_types": list(ATTACHMENT_TYPES),
             "photos_at_once": PHOTOS_AT_ONCE, "description_chars": MAX_DESCRIPTION_CHARS,

@@ -9,12 +9,12 @@ from chalicelib.api.http import ApiBlueprint, json_response, read_json_body
 from chalicelib.bootstrap import container
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ids import is_claim_id
-from chalicelib.domain.surveyor import SurveyorStatus
+from chalicelib.domain.surveyor import SURVEYOR_ID_PATTERN, SurveyorStatus
 from chalicelib.observability import bind
 
 bp = ApiBlueprint(__name__)
 
-_SURVEYOR_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_SURVEYOR_ID = re.compile(SURVEYOR_ID_PATTERN)
 MAX_BODY = 8 * 1024
 
 
@@ -31,7 +31,7 @@ def surveyor_status(surveyor_id: str):
     _as(surveyor_id)
     # The request schemas load with the first surveyor request, not with app.py (see api/agent.py).
     from chalicelib.schemas.agent import SurveyorStatusIn
-    from chalicelib.schemas.public import parse
+    from chalicelib.schemas.claim_form import parse
 
     body = parse(SurveyorStatusIn, read_json_body(bp.current_request, MAX_BODY), "status")
     container().surveyor_work.set_status(surveyor_id, SurveyorStatus(body.status))
@@ -44,7 +44,7 @@ def survey_completed(surveyor_id: str, claim_id: str):
     if not is_claim_id(claim_id):
         raise NotFound("No such assignment.")
     from chalicelib.schemas.agent import SurveyCompletedIn
-    from chalicelib.schemas.public import parse
+    from chalicelib.schemas.claim_form import parse
 
     body = parse(SurveyCompletedIn, read_json_body(bp.current_request, MAX_BODY), "survey report")
     claim = container().surveyor_work.complete(

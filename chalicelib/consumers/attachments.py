@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, ATTACHMENTS_PREFIX
+from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
+from chalicelib.domain.attachment import ATTACHMENTS_PREFIX
 from chalicelib.bootstrap import container
 from chalicelib.observability import bind, logger, observed
 

@@ -7,9 +7,14 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from chalicelib.adapters.resources import ATTACHMENTS_PREFIX
+from chalicelib.domain.ids import ATTACHMENT_ID_PATTERN, CLAIM_ID_PATTERN
 
-_KEY = re.compile(rf"{re.escape(ATTACHMENTS_PREFIX)}(CLM-[0-9A-Z]{{26}})/(ATT-[0-9A-Z]{{26}})")
+# Where photos live in the bucket (the upload trigger's prefix too), and what a photo may be.
+ATTACHMENTS_PREFIX = "claims/"
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/heic")
+
+_KEY = re.compile(rf"{re.escape(ATTACHMENTS_PREFIX)}({CLAIM_ID_PATTERN})/({ATTACHMENT_ID_PATTERN})")
 
 
 def object_key(claim_id: str, attachment_id: str) -> str:

@@ -9,6 +9,10 @@ import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIX = "CLM-"
+ATTACHMENT_PREFIX = "ATT-"
+# The same rule as ``is_claim_id``, for regular expressions and the API's published schema.
+CLAIM_ID_PATTERN = f"{PREFIX}[0-9A-HJKMNP-TV-Z]{{26}}"
+ATTACHMENT_ID_PATTERN = f"{ATTACHMENT_PREFIX}[0-9A-HJKMNP-TV-Z]{{26}}"
 
 
 def _b32(value: int, length: int) -> str:
@@ -29,8 +33,6 @@ def is_claim_id(value: str) -> bool:
         return False
     return all(c in _ALPHABET for c in value[len(PREFIX):])
 
-
-ATTACHMENT_PREFIX = "ATT-"
 
 
 def new_attachment_id(now_ms: int | None = None) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from chalicelib.domain.regions import Point, distance_km, region_table
 
 DEFAULT_MAX_RINGS = 2
+SURVEYOR_ID_PATTERN = r"[A-Za-z0-9_.\-]{1,64}"  # ids as the directory issues them
 
 
 class SurveyorStatus(str, enum.Enum):

@@ -1,4 +1,4 @@
-"""The people's part: the agent queue and the agent's decision, surveyors' status and completed surveys."""
+"""The agent's part: the review queue and the agent's decision on a claim."""
 from __future__ import annotations
 
 import enum
@@ -8,14 +8,12 @@ from decimal import Decimal
 from typing import Callable
 
 from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, utc_now
-from chalicelib.domain.coverage import payable_for
 from chalicelib.domain.errors import ConcurrentUpdate, FieldProblem, NotFound, Unprocessable, ValidationFailed
 from chalicelib.domain.overrides import check_override
 from chalicelib.domain.products import Catalogue, catalogue
 from chalicelib.domain.outcome import REJECTION_REASONS
-from chalicelib.domain.surveyor import SurveyorStatus
 from chalicelib.observability import logger, traced
-from chalicelib.services.ports import ClaimRepository, ReviewQueue, SurveyorDirectory, Telemetry
+from chalicelib.services.ports import ClaimRepository, Notifier, ReviewQueue, Telemetry
 
 MAX_PAGE = 100
 MAX_REASON = 1000
@@ -43,12 +41,6 @@ class Decision:
     # (domain/overrides.py)
     reason_code: str | None = None
     exceeds_limit: bool = False  # a supervisor's explicit "above the cover's limit"
-
-
-class Notifier:
-    """What a status change tells the claim's partner (through the notify queue)."""
-
-    def status_changed(self, claim: Claim) -> None: ...
 
 
 class DecisionService:
@@ -142,61 +134,3 @@ class DecisionService:
             logger.warning("override above the cover's limit", extra={"claim_id": claim.claim_id,
                                                                       "agent_id": agent_id})
         return after, replace(event, detail=detail)
-
-
-class SurveyorService:
-    """Field surveyors report whether they can take work, and when a survey is done (which frees
-    their capacity and sends the claim back to review)."""
-
-    def __init__(self, claims: ClaimRepository, surveyors: SurveyorDirectory, notifier: Notifier,
-                 telemetry: Telemetry, clock: Callable[[], datetime] = utc_now, products: Catalogue | None = None):
-        self._claims = claims
-        self._surveyors = surveyors
-        self._notifier = notifier
-        self._telemetry = telemetry
-        self._clock = clock
-        self._products = products or catalogue()
-
-    def set_status(self, surveyor_id: str, status: SurveyorStatus) -> None:
-        if not self._surveyors.set_status(surveyor_id, status):
-            raise NotFound("No such surveyor.")
-        logger.info("surveyor status", extra={"surveyor_id": surveyor_id, "status": status.value})
-
-    @traced
-    def complete(self, surveyor_id: str, claim_id: str, assessed_amount: Decimal | None, notes: str | None) -> Claim:
-        """Idempotent: completing again answers the claim as it is, and frees nothing twice."""
-        claim = self._claims.get(claim_id)
-        if claim is None or claim.surveyor_id != surveyor_id:
-            raise NotFound("No such assignment.")
-        if claim.status is not ClaimStatus.SURVEYOR_ASSIGNED:
-            return claim  # already completed (a retry) or moved on by a person
-        now = self._clock()
-        notes = (notes or "").strip()[:MAX_REASON] or None
-        detail = {"assessed_amount": str(assessed_amount)} if assessed_amount is not None else {}
-        if notes:
-            detail["notes"] = notes
-        assessment = dict(survey_notes=notes, assessed_by=surveyor_id, assessed_at=now)
-        if assessed_amount is not None:
-            assessment["assessed_amount"] = assessed_amount
-            payable = self._payable_after_survey(claim, assessed_amount)
-            if payable is not None:
-                assessment["payable"] = payable
-                detail["suggested_payout"] = {"previous": None if claim.payable is None else str(claim.payable),
-                                              "new": str(payable)}
-        done, e1 = claim.transition(ClaimStatus.SURVEY_COMPLETED, actor=f"surveyor:{surveyor_id}",
-                                    kind="claim.survey_completed", at=now, **assessment)
-        e1 = replace(e1, detail=detail)
-        review, e2 = done.transition(ClaimStatus.IN_REVIEW, actor="system:dispatch", kind="claim.routed", at=now)
-        if not self._claims.complete_survey(surveyor_id, claim, review, [e1, e2]):
-            return self._claims.get(claim_id)  # someone else completed it meanwhile
-        self._telemetry.count("SurveysCompleted", 1)
-        self._notifier.status_changed(review)
-        return review
-
-    def _payable_after_survey(self, claim: Claim, assessed_amount: Decimal) -> Decimal | None:
-        """The suggestion from the assessed amount, by the same cover arithmetic as at scoring (limit,
-        deductible); None when the claim is not covered or its product is unknown (nothing to suggest)."""
-        product = self._products.get(claim.product) if claim.product else None
-        if not claim.covered or product is None:
-            return None
-        return payable_for(assessed_amount, product)

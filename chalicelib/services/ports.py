@@ -98,6 +98,9 @@ class PolicyDirectory(Protocol):
 class SurveyorRepository(Protocol):
     def in_region(self, region_code: str) -> list[Surveyor]: ...
 
+    def set_status(self, surveyor_id: str, status: SurveyorStatus) -> bool:
+        """False if there is no such surveyor."""
+
 
 @dataclass(frozen=True)
 class PartnerIdentity:
@@ -203,6 +206,47 @@ class ReviewQueue(Protocol):
         """Claims needing a person, highest priority first then oldest; the cursor of the next page."""
 
 
-class SurveyorDirectory(Protocol):
-    def set_status(self, surveyor_id: str, status: SurveyorStatus) -> bool:
-        """False if there is no such surveyor."""
+class Notifier(Protocol):
+    """What a status change tells the claim's partner (through the notify queue)."""
+
+    def status_changed(self, claim: Claim) -> None: ...
+
+
+# -- partner notices (services/partner_notices.py) -------------------------------------------------
+
+class NotifyQueue(Protocol):
+    def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
+                  delay_seconds: int = 0, at: datetime | None = None) -> None: ...
+
+    def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
+                               correlation_id: str | None, at: datetime | None = None) -> None: ...
+
+
+class PartnerCallbacks(Protocol):
+    def callback_url(self, partner_id: str) -> str | None: ...
+
+
+class DeliveryLog(Protocol):
+    def delivered(self, claim_id: str, event_seq: int) -> bool: ...
+
+    def record(self, claim_id: str, event_seq: int, partner_id: str, status: str, attempts: int) -> None: ...
+
+    def delivered_many(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of (claim id, event seq) are already delivered, in as few calls as possible."""
+
+    def record_many(self, deliveries: list[Delivery]) -> None:
+        """Several deliveries in as few calls as possible (rewriting one changes nothing)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    claim_id: str
+    event_seq: int
+    partner_id: str
+    status: str
+    attempts: int
+
+
+class CallbackSender(Protocol):
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """The HTTP status; raises on a network failure or timeout."""

@@ -29,11 +29,11 @@ from constructs import Construct
 from chalicelib.adapters.resources import (
     APP_NAME,
     ATTACHMENTS_BUCKET,
-    ATTACHMENTS_PREFIX,
     DLQ_RETENTION_SECONDS,
     QUEUES,
     QueueSpec,
 )
+from chalicelib.domain.attachment import ATTACHMENTS_PREFIX
 from infra.cdk.access import (
     CONSUME_ACTIONS,
     FUNCTIONS,

@@ -21,7 +21,7 @@ from chalice import test as chalice_test
 from chalicelib import bootstrap
 from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
 from chalicelib.schemas.messages import PartnerNotice
-from chalicelib.services.notify import MAX_ATTEMPTS
+from chalicelib.services.partner_notices import MAX_ATTEMPTS
 from infra.cdk.access import FUNCTIONS
 from infra.cdk.chalice_app import ChaliceApp
 from infra.seed import DEMO_AGENT_TOKEN

@@ -12,11 +12,11 @@ from moto import mock_aws
 from chalicelib.adapters.models import ALL_MODELS
 from chalicelib.adapters.resources import (
     ATTACHMENTS_BUCKET,
-    ATTACHMENTS_PREFIX,
     DLQ_RETENTION_SECONDS,
     LOCAL_ATTACHMENT_EVENTS_QUEUE,
     QUEUES,
 )
+from chalicelib.domain.attachment import ATTACHMENTS_PREFIX
 from infra import provision
 from infra.cdk.stages import chalice_stages
 from tests.infra.cfn import by_property, getatt_target, props, resources

@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from chalicelib.adapters.dynamo import DynamoClaimRepository
+from chalicelib.adapters.claims import DynamoClaimRepository
 from chalicelib.adapters.models import SurveyorModel
 from chalicelib.domain.claim import Claim, ClaimStatus, Segment
 from chalicelib.domain.errors import ConcurrentUpdate

@@ -106,7 +106,8 @@ def test_a_notify_batch_reads_the_log_and_claims_once_and_records_deliveries_tog
 
 def test_history_queries_read_one_bounded_page_however_many_claims_match(aws):
     # GIVEN seven claims from one phone (stored as intake stores them)
-    from chalicelib.adapters.dynamo import DynamoClaimHistory, DynamoClaimRepository
+    from chalicelib.adapters.claim_indexes import DynamoClaimHistory
+    from chalicelib.adapters.claims import DynamoClaimRepository
 
     repo = DynamoClaimRepository()
     news = [new_claim(sub=submission(phone="+8613900139000")) for _ in range(7)]

@@ -21,7 +21,8 @@ import boto3
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.adapters.dynamo import DynamoClaimRepository, DynamoSurveyorRepository
+from chalicelib.adapters.claims import DynamoClaimRepository
+from chalicelib.adapters.surveyors import DynamoSurveyorRepository
 from chalicelib.adapters.models import ALL_MODELS, SurveyorModel
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.services.dispatch import DispatchService

@@ -18,9 +18,9 @@ from chalicelib.api.views import mask_name
 from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.signatures import sign_webhook, twilio_signature
-from chalicelib.schemas import agent, claims, ivr, public
+from chalicelib.schemas import agent, claim_form, claims, ivr
 from chalicelib.schemas.claims import parse_claim
-from chalicelib.schemas.public import parse
+from chalicelib.schemas.claim_form import parse
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_IVR_SECRET, DEMO_SURVEYOR_TOKENS, DEMO_TWILIO_AUTH_TOKEN
 from tests.fakes import claim_body, unique_ref
 from tests.integration.conftest import ELEME
@@ -216,9 +216,9 @@ def test_every_string_list_and_object_a_request_carries_has_a_limit(document):
 
 REQUEST_MODELS = {  # each with a valid body that has every optional field, so every limit can be reached
     claims.ClaimIn: claim_body(plate="沪A12345", external_ref="REF-1"),
-    public.PublicClaimIn: form_body(address="浦东", claimant_name="张三", language="en"),
-    public.PolicyCheckIn: {"policy_number": DEMO_POLICY, "phone": DEMO_PHONE},
-    public.UploadRequestIn: {"content_type": "image/png", "size": 1, "filename": "a.png"},
+    claim_form.PublicClaimIn: form_body(address="浦东", claimant_name="张三", language="en"),
+    claim_form.PolicyCheckIn: {"policy_number": DEMO_POLICY, "phone": DEMO_PHONE},
+    claim_form.UploadRequestIn: {"content_type": "image/png", "size": 1, "filename": "a.png"},
     agent.DecisionIn: {"decision": "reject", "reason": "no cover"},
     agent.SurveyCompletedIn: {"assessed_amount": "1.00", "notes": "done"},
     ivr.ClaimReported: {"type": "claim.reported", "call_id": "c-1", "caller": DEMO_PHONE,
@@ -274,10 +274,10 @@ def test_every_string_limit_holds_at_its_boundary_counted_in_characters(model, p
 
 @pytest.mark.parametrize("model, body, field, limit", [
     (claims.ClaimIn, claim_body(), "external_ref", 64),
-    (public.PublicClaimIn, form_body(), "submission_key", 64),
+    (claim_form.PublicClaimIn, form_body(), "submission_key", 64),
     (ivr.ClaimReported, REQUEST_MODELS[ivr.ClaimReported], "call_id", 128),
     (ivr.CallStarted, {"type": "call.started"}, "call_id", 128),
-    (public.PolicyCheckIn, {"policy_number": DEMO_POLICY}, "phone", 32),
+    (claim_form.PolicyCheckIn, {"policy_number": DEMO_POLICY}, "phone", 32),
 ])
 def test_identifiers_bounded_by_their_pattern_hold_at_the_boundary(model, body, field, limit):
     # GIVEN an identifier whose pattern bounds its length

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from app import app
 from chalicelib.api import openapi
 from chalicelib.api.openapi_spec import REF
-from chalicelib.schemas import agent, claims, ivr, public
+from chalicelib.schemas import agent, claim_form, claims, ivr
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTHENTICATED = {"partnerApiKey", "agentBearer", "surveyorBearer", "statusTokenHeader", "statusTokenQuery",
@@ -98,7 +98,7 @@ def test_document_is_served_without_credentials_as_json_and_cached(api):
 
 
 @pytest.mark.parametrize("model", [
-    claims.ClaimIn, public.PublicClaimIn, public.PolicyCheckIn, public.UploadRequestIn, agent.DecisionIn,
+    claims.ClaimIn, claim_form.PublicClaimIn, claim_form.PolicyCheckIn, claim_form.UploadRequestIn, agent.DecisionIn,
     agent.SurveyorStatusIn, agent.SurveyCompletedIn, ivr.CallStarted, ivr.ClaimReported, ivr.TwilioCallForm,
 ])
 def test_request_schemas_are_the_json_schemas_of_the_models_that_validate_the_requests(document, model):

@@ -18,7 +18,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.resources import NOTIFY_QUEUE, Tables
 from chalicelib.domain.claim import Channel, ClaimStatus, iso
 from chalicelib.services.intake import IntakeRequest
-from chalicelib.services.notify import MAX_ATTEMPTS, PARTNER_STATUSES, Notice, retry_delay
+from chalicelib.services.partner_notices import MAX_ATTEMPTS, PARTNER_STATUSES, Notice, retry_delay
 from infra.seed import DEMO_CALLBACK_SECRET
 from tests.fakes import claim_body, motor_claim_body, submission
 from tests.integration.callbacks import partner_callback, set_callback

@@ -6,7 +6,7 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.adapters.dynamo import DynamoSurveyorRepository
+from chalicelib.adapters.surveyors import DynamoSurveyorRepository
 from chalicelib.adapters.models import SurveyorModel
 from chalicelib.api.http import dependency_unavailable
 from chalicelib.domain.errors import TemporarilyUnavailable

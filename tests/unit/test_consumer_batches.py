@@ -12,7 +12,7 @@ from chalicelib.adapters.sqs import SqsClaimQueue
 from chalicelib.consumers.pipeline import run_batch
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.schemas.messages import ClaimReceived
-from chalicelib.services.notify import BatchOutOfTime, Notice, NotificationService
+from chalicelib.services.partner_notices import BatchOutOfTime, Notice, NotificationService
 from chalicelib.services.reconcile import Reconciler
 from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, new_claim, scoring_service, submission
 

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.domain.claim import ClaimEvent, ClaimStatus
 from chalicelib.domain.outcome import REJECTION_REASONS, outcome, rejection_message, survey
-from chalicelib.services.public import IN_PROGRESS, next_step
+from chalicelib.services.claim_form import IN_PROGRESS, next_step
 from tests.fakes import new_claim
 
 START = datetime(2026, 11, 25, 1, 30, tzinfo=timezone.utc)  # 09:30 in Shanghai

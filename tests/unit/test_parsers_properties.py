@@ -34,7 +34,7 @@ from chalicelib.schemas.ivr import (
     connect_value,
     twilio_form,
 )
-from chalicelib.schemas.public import PolicyCheckIn, PublicClaimIn, UploadRequestIn, parse
+from chalicelib.schemas.claim_form import PolicyCheckIn, PublicClaimIn, UploadRequestIn, parse
 from tests.fakes import yesterday_in_shanghai
 from tests.unit.test_claim_schema_properties import assert_a_date_in_the_window, date_texts
 
@@ -49,7 +49,7 @@ json_values = st.recursive(
 PUBLIC_CLAIM = {"submission_key": "5b0c7a52-9a0e-4d53", "policy_number": "PA2026000123", "phone": "+8613800138000",
                 "loss_type": "food_safety", "occurred_at": yesterday_in_shanghai().isoformat(),
                 "region_code": "310115", "description": "午餐外卖后腹泻", "amount": "45.00", "language": "en"}
-# One valid body per model the routes parse with schemas.public.parse; each field is then replaced below.
+# One valid body per model the routes parse with schemas.claim_form.parse; each field is then replaced below.
 VALID_BODIES = {
     PolicyCheckIn: {"policy_number": "PA2026000123", "phone": "+8613800138000"},
     PublicClaimIn: PUBLIC_CLAIM,

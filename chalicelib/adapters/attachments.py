@@ -1,57 +1,19 @@
-"""Adapters of the customer's channel: the rate limiter (DynamoDB), the photo bucket (S3) and the
-attachment index (DynamoDB)."""
+"""Claim photos: the bucket they are uploaded to (S3, presigned POSTs) and their index in DynamoDB
+(which claim a photo belongs to, and which other claims carry the same picture)."""
 from __future__ import annotations
 
-import math
 import threading
-import time
-from datetime import datetime, timezone
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo import _raise_if_throttled, claim_to_model, event_to_model
-from chalicelib.adapters.models import AttachmentModel, ClaimEventModel, ClaimModel, RateLimitModel
+from chalicelib.adapters.claims import claim_to_model, event_to_model
+from chalicelib.adapters.dynamo import raise_if_throttled
+from chalicelib.adapters.models import AttachmentModel, ClaimEventModel, ClaimModel
 from chalicelib.domain.attachment import Attachment
 from chalicelib.domain.claim import Claim, ClaimEvent, iso
-from chalicelib.domain.errors import ConcurrentUpdate, RateLimited, TemporarilyUnavailable
+from chalicelib.domain.errors import ConcurrentUpdate
 
-class DynamoRateLimiter:
-    """Fixed windows: one counter item per key and window, incremented only while below its limit.
-    All keys in one TransactWriteItems, so a refused request counts against none of them."""
-
-    def __init__(self, connection_factory, now=time.time, sleep=time.sleep, conflict_retries: int = 3):
-        self._connection = connection_factory
-        self._now = now
-        self._sleep = sleep
-        self._conflict_retries = conflict_retries
-
-    def hit(self, keys: list[tuple[str, int]], window_seconds: int) -> None:
-        """Two requests counting the same key at the same moment (a double tap, a busy address) cancel
-        one another's transaction (TransactionConflict): that is retried a few times, then answered as
-        busy (503), never as a failure."""
-        now = self._now()
-        window = int(now // window_seconds) * window_seconds
-        expires = datetime.fromtimestamp(window + 2 * window_seconds, timezone.utc)
-        for attempt in range(self._conflict_retries + 1):
-            try:
-                with TransactWrite(connection=self._connection()) as tx:
-                    for key, limit in keys:
-                        tx.update(RateLimitModel(f"{key}#{window}"),
-                                  actions=[RateLimitModel.hits.add(1), RateLimitModel.expires_at.set(expires)],
-                                  condition=RateLimitModel.hits.does_not_exist() | (RateLimitModel.hits < limit))
-                return
-            except TransactWriteError as exc:
-                reasons = [r.code for r in exc.cancellation_reasons or () if r is not None]
-                if "ConditionalCheckFailed" in reasons:
-                    raise RateLimited(math.ceil(window + window_seconds - now)) from exc
-                _raise_if_throttled(exc)
-                if "TransactionConflict" not in reasons:
-                    raise
-                if attempt == self._conflict_retries:
-                    raise TemporarilyUnavailable("The form is busy; please retry shortly.",
-                                                 retry_after_seconds=1) from exc
-                self._sleep(0.02 * (2 ** attempt))
 
 class S3AttachmentStore:
     """``client``: an S3 client, or a function making one on first use."""
@@ -115,6 +77,6 @@ class DynamoAttachmentIndex:
                 return False
             if any(failed[1:]):
                 raise ConcurrentUpdate("The claim was changed by someone else.") from exc
-            _raise_if_throttled(exc)
+            raise_if_throttled(exc)
             raise
         return True

@@ -10,7 +10,7 @@ from chalicelib.domain.errors import NotFound, Unauthenticated
 from chalicelib.domain.ids import is_claim_id
 from chalicelib.domain.ivr import LANGUAGES, MENU, language_or_default, peril_name, voice_reference
 from chalicelib.observability import bind, current_correlation_id
-from chalicelib.services.public import PublicSubmission, next_step
+from chalicelib.services.claim_form import FormSubmission, next_step
 
 bp = ApiBlueprint(__name__)
 
@@ -47,7 +47,7 @@ def status_page(claim_id: str):
     try:
         if not is_claim_id(claim_id):
             raise NotFound("No such claim.")
-        grant = container().public.grant(claim_id, token)
+        grant = container().claim_form.grant(claim_id, token)
     except NotFound:
         return _page("status.html", _language(), pages.status_data("", ""), 404)
     return _page("status.html", grant.language, pages.status_data(claim_id, token or ""))
@@ -64,10 +64,10 @@ def _page(template: str, language: str, data: dict, status: int = 200):
 @bp.route("/v1/public/policy-check", methods=["POST"])
 def policy_check():
     # The form's schemas load with the first form request, not with app.py (see api/agent.py).
-    from chalicelib.schemas.public import PolicyCheckIn, parse
+    from chalicelib.schemas.claim_form import PolicyCheckIn, parse
 
     body = parse(PolicyCheckIn, read_json_body(bp.current_request, MAX_FORM_BYTES), "form")
-    policy, product = container().public.check_policy(body.policy_number, body.phone, _client_address())
+    policy, product = container().claim_form.check_policy(body.policy_number, body.phone, _client_address())
     return json_response({"product": product.code, "product_name": product.names(),
                           "perils": [{"code": peril, "name": {lang: peril_name(peril, lang) for lang in LANGUAGES}}
                                      for peril in MENU if peril in product.perils]})
@@ -75,13 +75,13 @@ def policy_check():
 
 @bp.route("/v1/public/claims", methods=["POST"])
 def submit_public_claim():
-    from chalicelib.schemas.public import PublicClaimIn, parse
+    from chalicelib.schemas.claim_form import PublicClaimIn, parse
 
     c = container()
     body = parse(PublicClaimIn, read_json_body(bp.current_request, c.settings.max_body_bytes), "claim")
-    form = PublicSubmission(body.submission_key, body.policy_number, body.phone, body.to_submission(),
+    form = FormSubmission(body.submission_key, body.policy_number, body.phone, body.to_submission(),
                             body.language)
-    result = c.public.submit(form, _client_address(), current_correlation_id())
+    result = c.claim_form.submit(form, _client_address(), current_correlation_id())
     claim_id = result.accepted.claim_id
     bind(claim_id=claim_id)
     status_url = f"/claims/{claim_id}?t={result.token}"
@@ -96,7 +96,7 @@ def submit_public_claim():
 def public_claim_status(claim_id: str):
     if not is_claim_id(claim_id):
         raise NotFound("No such claim.")
-    claim, events, language = container().public.status(claim_id, (bp.current_request.query_params or {}).get("t"))
+    claim, events, language = container().claim_form.status(claim_id, (bp.current_request.query_params or {}).get("t"))
     return json_response({
         "claim_id": claim.claim_id, "reference": voice_reference(claim.claim_id), "status": claim.status.value,
         "next_step": next_step(claim.status), "language": language,
@@ -123,7 +123,7 @@ def _claim_for_upload(claim_id: str) -> Claim:
     token = request.headers.get(STATUS_TOKEN_HEADER)
     if token is None:
         raise Unauthenticated("An x-api-key or X-Status-Token header is required.")
-    c.public.grant(claim_id, token)
+    c.claim_form.grant(claim_id, token)
     claim = c.claims.get(claim_id)
     if claim is None:
         raise NotFound("No such claim.")
@@ -132,7 +132,7 @@ def _claim_for_upload(claim_id: str) -> Claim:
 
 @bp.route("/v1/claims/{claim_id}/attachments", methods=["POST"])
 def request_attachment_upload(claim_id: str):
-    from chalicelib.schemas.public import UploadRequestIn, parse
+    from chalicelib.schemas.claim_form import UploadRequestIn, parse
 
     claim = _claim_for_upload(claim_id)
     body = parse(UploadRequestIn, read_json_body(bp.current_request, MAX_FORM_BYTES), "upload request")

@@ -8,13 +8,21 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Iterator
 
 from chalicelib.domain.claim import Claim, ClaimStatus, iso
 from chalicelib.domain.signatures import sign_webhook
 from chalicelib.observability import logger, traced
 from chalicelib.services.batches import HandedBack, Preloaded, consumer_batch
-from chalicelib.services.ports import ClaimRepository, Telemetry
+from chalicelib.services.ports import (
+    CallbackSender,
+    ClaimRepository,
+    Delivery,
+    DeliveryLog,
+    NotifyQueue,
+    PartnerCallbacks,
+    Telemetry,
+)
 
 # What a partner hears about: where its claim went, who surveys it, and the decision.
 PARTNER_STATUSES = frozenset({ClaimStatus.IN_REVIEW, ClaimStatus.AWAITING_SURVEYOR, ClaimStatus.SURVEYOR_ASSIGNED,
@@ -32,44 +40,6 @@ BATCH_BUDGET_SECONDS = 20.0
 def retry_delay(attempt: int, base_seconds: int = RETRY_BASE_SECONDS) -> int:
     """Seconds before attempt ``attempt + 1``: 30, 60, 120, 240, 480, then 900 at most (SQS's limit)."""
     return min(MAX_DELAY_SECONDS, base_seconds * 2 ** attempt)
-
-
-class NotifyQueue(Protocol):
-    def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
-                  delay_seconds: int = 0, at: datetime | None = None) -> None: ...
-
-    def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
-                               correlation_id: str | None, at: datetime | None = None) -> None: ...
-
-
-class PartnerCallbacks(Protocol):
-    def callback_url(self, partner_id: str) -> str | None: ...
-
-
-class DeliveryLog(Protocol):
-    def delivered(self, claim_id: str, event_seq: int) -> bool: ...
-
-    def record(self, claim_id: str, event_seq: int, partner_id: str, status: str, attempts: int) -> None: ...
-
-    def delivered_many(self, keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Which of (claim id, event seq) are already delivered, in as few calls as possible."""
-
-    def record_many(self, deliveries: list["Delivery"]) -> None:
-        """Several deliveries in as few calls as possible (rewriting one changes nothing)."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    claim_id: str
-    event_seq: int
-    partner_id: str
-    status: str
-    attempts: int
-
-
-class CallbackSender(Protocol):
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """The HTTP status; raises on a network failure or timeout."""
 
 
 class QueueNotifier:

@@ -12,7 +12,7 @@ from chalicelib.bootstrap import container
 from chalicelib.consumers.pipeline import run_batch
 from chalicelib.observability import observed
 from chalicelib.schemas.messages import PartnerNotice
-from chalicelib.services.notify import Notice
+from chalicelib.services.partner_notices import Notice
 
 
 def _notice(message: PartnerNotice, correlation_id: str | None = None) -> Notice:
