@@ -3,13 +3,13 @@ from chalice import Chalice
 
 from chalicelib.adapters.resources import APP_NAME
 from chalicelib.api.agent import bp as agent
+from chalicelib.api.claim_form import bp as claim_form
 from chalicelib.api.connect import bp as connect
 from chalicelib.api.http import http_middleware
 from chalicelib.api.ivr_events import bp as ivr_events
 from chalicelib.api.openapi import bp as openapi
 from chalicelib.api.pages import bp as pages
 from chalicelib.api.partner_claims import bp as partner_claims
-from chalicelib.api.claim_form import bp as claim_form
 from chalicelib.api.surveyors import bp as surveyors
 from chalicelib.api.twilio_voice import bp as twilio_voice
 from chalicelib.consumers.attachments import bp as attachments

@@ -35,7 +35,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -231,7 +231,7 @@ def report(out, args, product: dict, floor: dict) -> None:
 
     p = lambda line="": out.write(line + "\n")  # noqa: E731
     burst, result, claims = product["burst"], product["outcome"], args.claims
-    p(f"claims-intake burst benchmark  {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}  Python "
+    p(f"claims-intake burst benchmark  {datetime.now(UTC):%Y-%m-%d %H:%M UTC}  Python "
       f"{platform.python_version()}  moto {moto.__version__}  boto3 {boto3.__version__}  {os.cpu_count()} CPUs  "
       f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     mix = ", ".join(f"{ch} {w}" for ch, w in d.DEFAULT_MIX.items())

@@ -26,12 +26,12 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.harness import REGION, REPO, begin, report_stream
-from devkit.ports import free_port
-from bench.intake import motor_claim, seed_motor_policies
 from bench.hotline import flow_event, lambda_environment
+from bench.intake import motor_claim, seed_motor_policies
+from devkit.ports import free_port
 
 API = "api_handler"
 FUNCTIONS = (API, "connect_identify_caller", "connect_report_claim", "score_claims", "dispatch_claims",
@@ -153,10 +153,10 @@ class Events:
 
     def prepare(self) -> dict[str, str]:
         import boto3
-
-        from app import app
         from chalice.local import LambdaEventConverter, RouteMatcher
         from chalice.test import Client
+
+        from app import app
         from chalicelib import bootstrap
         from chalicelib.adapters.models import PartnerModel, SurveyorModel
         from chalicelib.adapters.resources import (
@@ -209,7 +209,7 @@ class Events:
         for i in range(max(4, n // 5)):
             SurveyorModel(f"SV-COLD-{i:03d}", name=f"查勘员{i}", region_code="310115", status="AVAILABLE",
                           capacity=20, active_claims=0, lat=31.22, lon=121.54).save()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         arn = {name: queue_arn(sqs, queues[name]["url"]) for name in queues}
 
         def post(body: dict) -> str:
@@ -373,7 +373,7 @@ def report(out, args, cold: ColdStart, started: float) -> None:
     import pydantic
 
     p = out.write
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     p(f"cold-start benchmark  {when}  Python {platform.python_version()}  median of {args.runs} fresh processes "
       f"each\n  boto3 {boto3.__version__}, chalice {chalice.__version__}, pydantic {pydantic.__version__}, "
       f"{os.cpu_count()} CPUs; each function with its Lambda environment (stage prod, tracing off,\n"

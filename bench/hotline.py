@@ -24,11 +24,11 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.harness import REGION, REPO, begin, report_stream
-from devkit.moto import MotoServer
 from bench.intake import CallCounter, Window, percentile
+from devkit.moto import MotoServer
 
 STAGE = "prod"
 IDENTIFY = "connect_identify_caller"
@@ -109,7 +109,7 @@ class Hotline:
         self.out = out
         self.counter = CallCounter()
         self.notes: list[str] = []
-        self.run_id = datetime.now(timezone.utc).strftime("%H%M%S")
+        self.run_id = datetime.now(UTC).strftime("%H%M%S")
 
     def check(self, ok: bool, message: str) -> None:
         if not ok:
@@ -431,7 +431,7 @@ def report(out, args, h: Hotline, cold: ColdStart, moto: MotoServer, moto_hwm_ki
     import pynamodb
 
     p = out.write
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     p(f"hotline benchmark  {when}  Python {platform.python_version()}  N={args.n} (warm-up {args.warmup})\n")
     ct, rt, attempts = h.client_limits
     p(f"  moto {moto_pkg.__version__} server on 127.0.0.1 (separate process), boto3 {boto3.__version__}, "

@@ -72,8 +72,13 @@ def write_rows(path: Path, n: int) -> None:
 
 def serialised_items(path: Path) -> list[tuple[str, dict]]:
     """The (table, item) pairs the importer writes for the file, in its order."""
-    from infra.import_policies import (CUSTOMERS_TABLE, POLICIES_TABLE, configured_customer_id_key, read_rows,
-                                       validate_row)
+    from infra.import_policies import (
+        CUSTOMERS_TABLE,
+        POLICIES_TABLE,
+        configured_customer_id_key,
+        read_rows,
+        validate_row,
+    )
 
     items = []
     key = configured_customer_id_key()

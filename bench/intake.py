@@ -18,10 +18,10 @@ import resource
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 
 from bench.harness import REGION, REPO, begin, report_stream
 from devkit.moto import MotoServer
@@ -297,7 +297,7 @@ class Bench:
         self.counter = CallCounter()
         self.rows: list[CallRow] = []
         self.notes: list[str] = []
-        self.run_id = datetime.now(timezone.utc).strftime("%H%M%S")
+        self.run_id = datetime.now(UTC).strftime("%H%M%S")
         self._seq = 0
 
     def progress(self, message: str) -> None:
@@ -409,7 +409,7 @@ class Bench:
     def cold(self) -> None:
         self.progress("cold intake")
         self.start_app()
-        body = _encode(food_claim(self.ref("COLD"), datetime.now(timezone.utc)))
+        body = _encode(food_claim(self.ref("COLD"), datetime.now(UTC)))
         with self.counter.window() as w:
             t0 = time.perf_counter()
             self.post_claim(body, self.food_headers)
@@ -456,7 +456,7 @@ class Bench:
         ddb = self.counter.ignore(boto3.client("dynamodb", region_name=REGION, config=config))
         sqs = self.counter.ignore(boto3.client("sqs", region_name=REGION, config=config))
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         floor_in, tx_in, product_in = [], [], []
         for _ in range(rounds):
             ref = self.ref("FLOOR")
@@ -549,7 +549,7 @@ class Bench:
     def batch(self) -> None:
         size, batches = 25, self.args.batches
         self.progress(f"batch: {batches} x POST /v1/claims/batch with {size} claims")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         total = Window()
         walls = []
         for _ in range(batches):
@@ -593,7 +593,7 @@ class Bench:
             scoring_arn = queue_arn(self.sqs, self.scoring_url)
             dispatch_arn = queue_arn(self.sqs, self.dispatch_url)
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         bodies = [_encode(motor_claim(self.ref("MOTOR"), now, policy)) for policy in policies]
         with self.counter.window() as w_intake:
             t0 = time.perf_counter()
@@ -654,7 +654,7 @@ class Bench:
 
     def replay(self, times: int = 5) -> None:
         self.progress(f"replay: one claim posted again {times} times")
-        body = _encode(food_claim(self.ref("REPLAY"), datetime.now(timezone.utc)))
+        body = _encode(food_claim(self.ref("REPLAY"), datetime.now(UTC)))
         first = self.post_claim(body, self.food_headers)
         with self.counter.window() as w:
             for _ in range(times):
@@ -675,7 +675,7 @@ class Bench:
         k = self.args.profile
         self.progress(f"profile: {k} product intakes timed by step, then {k} under cProfile")
         self.clear_intake_state()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # each claim's items are deleted after it (untimed), as in the timing rounds
         claims = [self._product_input(self.ref("PROFILE"), now) for _ in range(2 * k + 1)]
         with self.counter.paused():
@@ -747,7 +747,7 @@ class Bench:
         ddb = self.counter.ignore(boto3.client("dynamodb", region_name=REGION, config=config))
         sqs = self.counter.ignore(boto3.client("sqs", region_name=REGION, config=config))
         url = self.scoring_url
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         floor_in, product_in = [], []
         for _ in range(rounds):
             ref = self.ref("HFLOOR")
@@ -762,7 +762,7 @@ class Bench:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("content-length", "0")))
                 cid, item, message, corr, _ = floor_in[int(self.path.rsplit("/", 1)[1])]
                 ddb.put_item(TableName=Tables.CLAIMS, Item=item, ConditionExpression="attribute_not_exists(claim_id)")
@@ -858,7 +858,7 @@ class Bench:
         import pynamodb
 
         p = self.out.write
-        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         p(f"claims-intake benchmark  {when}  Python {platform.python_version()}  N={self.args.n} "
           f"(warm-up {self.args.warmup})\n")
         p(f"  moto {moto_pkg.__version__} server on 127.0.0.1 (separate process), boto3 {boto3.__version__}, "

@@ -25,10 +25,10 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from bench.hotline import lambda_environment
 from bench.harness import REGION, REPO, begin, report_stream
+from bench.hotline import lambda_environment
 
 LAMBDA_MB = 128
 MIB = 1024 * 1024
@@ -153,7 +153,7 @@ def prepare(moto_url: str) -> tuple[dict[str, str], dict]:
 
     queues = create_all(boto3.client("sqs", region_name=REGION))
     seed()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claim = food_claim("MEM", now)
     submission = parse_claim(json.dumps(claim, ensure_ascii=False).encode(), Channel.PARTNER_API)
     stored, _ = claim_domain.received(new_claim_id(), "eleme", submission, idempotency_key="eleme#MEM",
@@ -168,7 +168,7 @@ def prepare(moto_url: str) -> tuple[dict[str, str], dict]:
 
 def report(out, args, results: dict[str, dict], started: float) -> None:
     p = out.write
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     n = args.claims
     p(f"memory benchmark  {when}  Python {platform.python_version()}  {n} partner claims per process, "
       f"{os.cpu_count()} CPUs\n  fresh processes with the API function's Lambda environment (tracing off); "

@@ -34,13 +34,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from bench.harness import REGION, REPO, begin
+from bench.intake import CN_TZ, MOTOR_REGION, motor_claim, seed_motor_policies
 from devkit.moto import MotoServer
 from devkit.ports import free_port
-from bench.intake import CN_TZ, MOTOR_REGION, motor_claim, seed_motor_policies
 
 STAGE = "prod"  # each invocation gets the function's own variables from .chalice/config.json
 EVENTS = REPO / "tests" / "events"
@@ -286,7 +286,7 @@ class Tally:
     seconds: float = 0.0  # wall time inside the invocations (moto's latency included)
     cpu: float = 0.0  # this process's CPU time inside them (moto's excluded): our own code
 
-    def __iadd__(self, other: "Tally") -> "Tally":
+    def __iadd__(self, other: Tally) -> Tally:
         self.calls += other.calls
         self.unhooked += other.unhooked
         for name in ("rru", "wru", "gsi_wru", "sqs_requests", "log_bytes", "invocations", "seconds", "cpu"):
@@ -451,7 +451,7 @@ class Pipeline:
         self.log_fd = log_fd
         self.rows: dict[str, Row] = {}
         self.notes: list[str] = []
-        self.run_id = datetime.now(timezone.utc).strftime("%H%M%S")
+        self.run_id = datetime.now(UTC).strftime("%H%M%S")
         self._seq = 0
         self._food_next = 0
 
@@ -609,7 +609,7 @@ class Pipeline:
             answer = self.invoke("reconcile_claims", event)
         self.check(answer == {"requeued": 0}, f"reconcile_claims with nothing stuck answered {answer}")
         self.add("reconcile_idle", "reconcile run, nothing stuck (per run)", 1, idle, "run")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for _ in range(stuck):  # stored, never scored (their scoring messages are purged)
             self.post_claim(food_claim(self.ref("STUCK"), now, self.next_food()), self.food_headers)
         self.purge("scoring")
@@ -631,7 +631,7 @@ class Pipeline:
     def channels(self) -> None:
         k = self.args.per_channel
         progress(f"channels: {k} claims on each intake channel")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
 
         # partner API, single and batch
         with self.meter.measure() as t:
@@ -744,7 +744,7 @@ class Pipeline:
         from chalicelib.domain.claim import ClaimStatus
 
         progress(f"pipeline: {m} {kind} claims, consumers with batches of {batch}")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if kind == "motor":
             start = 0 if batch == 1 else m
             bodies = [motor_claim(self.ref("MOTOR"), now, p) for p in self.motor_policies[start:start + m]]
@@ -814,7 +814,7 @@ class Pipeline:
         import pynamodb
 
         p = self.out.write
-        when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         p(f"pipeline benchmark  {when}  Python {platform.python_version()}  {self.args.claims} claims per pipeline "
           f"pass, {self.args.per_channel} per channel\n")
         p(f"  moto {moto_pkg.__version__} server on 127.0.0.1, boto3 {boto3.__version__}, pynamodb "

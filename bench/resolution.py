@@ -16,7 +16,7 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from bench.harness import REGION, begin, report_stream
@@ -233,7 +233,7 @@ def report(out, args, results: list[PathResult], load_s: float, unhooked: dict) 
     import pynamodb
 
     p = out.write
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     p(f"policy-resolution benchmark  {when}  Python {platform.python_version()}  N={args.n} per path "
       f"(warm-up {args.warmup})\n")
     p(f"  moto {moto_pkg.__version__} server on 127.0.0.1 (separate process), boto3 {boto3.__version__}, "

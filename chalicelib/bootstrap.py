@@ -10,38 +10,38 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
+from chalicelib.domain.products import catalogue
 from chalicelib.observability import Telemetry
+from chalicelib.services.attachments import AttachmentService
 from chalicelib.services.auth import AgentAuthenticator, PartnerAuthenticator, PartnerRateLimiter
+from chalicelib.services.callers import CallerService, PhoneIntake
+from chalicelib.services.claim_form import ClaimFormService, FormLimits
+from chalicelib.services.decisions import DecisionService
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeService
-from chalicelib.domain.products import catalogue
-from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
-from chalicelib.services.callers import CallerService, PhoneIntake
+from chalicelib.services.partner_notices import NotificationService, QueueNotifier
 from chalicelib.services.ports import (
     AttachmentIndex,
-    CallbackSender,
-    DeliveryLog,
-    PartnerCallbacks,
     AttachmentStore,
+    CallbackSender,
     CallerDirectory,
     ClaimHistory,
     ClaimQueue,
     ClaimRepository,
     ContactLog,
     ContactStore,
+    DeliveryLog,
+    PartnerCallbacks,
     PartnerDirectory,
     PolicyDirectory,
     RateLimiter,
     ReviewQueue,
     SurveyorRepository,
 )
-from chalicelib.services.decisions import DecisionService
-from chalicelib.services.partner_notices import NotificationService, QueueNotifier
-from chalicelib.services.attachments import AttachmentService
-from chalicelib.services.claim_form import ClaimFormService, FormLimits
 from chalicelib.services.reconcile import Reconciler
-from chalicelib.services.surveyors import SurveyorService
 from chalicelib.services.resolve import PolicyResolver
+from chalicelib.services.surveyors import SurveyorService
 
 if TYPE_CHECKING:
     from chalicelib.services.scoring import ScoringService
@@ -70,7 +70,7 @@ class Container:
     telemetry: Telemetry = field(default_factory=Telemetry)
 
     @cached_property
-    def scoring(self) -> "ScoringService":
+    def scoring(self) -> ScoringService:
         """Built on first use: only the scoring consumer needs the scoring rules, whose module costs
         ~12 ms of every other function's cold start."""
         from chalicelib.services.scoring import ScoringService
@@ -174,7 +174,9 @@ def container() -> Container:
     if _container is None:
         with _lock:
             if _container is None:
-                from chalicelib.settings import get_settings  # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
+                from chalicelib.settings import (
+                    get_settings,  # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
+                )
 
                 _container = build_aws(get_settings())
     return _container

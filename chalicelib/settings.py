@@ -15,7 +15,6 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 
 from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
 
-
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 AGENT_ROLES = ("supervisor",)  # an AGENT_TOKENS entry without a role is a plain agent
@@ -136,7 +135,7 @@ class Settings(BaseSettings):
         return init_settings, env_settings
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """The settings of this environment, or of ``env`` instead (read the same way: tests, tools)."""
         if env is None:
             return cls()

@@ -32,12 +32,13 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 import requests
@@ -228,7 +229,7 @@ class Record:
 class Job:
     channel: str
     claims: list[Claim]
-    run: Callable[["Sender", list[Claim]], list[Record]]
+    run: Callable[[Sender, list[Claim]], list[Record]]
 
 
 def plan(claims: list[Claim], run: int) -> list[Job]:
@@ -351,8 +352,9 @@ class Sender:
     def twilio(self, claims: list[Claim]) -> list[Record]:
         """The call's two webhooks, signed as Twilio signs them (the URL it called + sorted form
         parameters, HMAC-SHA1 with the auth token): the greeting, then the key the caller pressed."""
-        from chalicelib.domain.ivr import digit_for_peril
         from twilio.request_validator import RequestValidator
+
+        from chalicelib.domain.ivr import digit_for_peril
 
         (claim,) = claims
         call_sid = f"CAburst{self.run:02d}{claim.index:08d}"

@@ -24,15 +24,14 @@ import sys
 import tempfile
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
-
-from pydantic import ValidationError
+from typing import Any
 from urllib.parse import unquote
 
 import boto3
@@ -48,37 +47,38 @@ from chalice.local import (
     NotAuthorizedError,
     create_local_server,
 )
+from pydantic import ValidationError
 
+from chalicelib.adapters.models import PartnerModel
 from chalicelib.adapters.resources import (
     CONTACTS_QUEUE,
     DISPATCH_QUEUE,
-    NOTIFY_QUEUE,
     LOCAL_ATTACHMENT_EVENTS_QUEUE,
+    NOTIFY_QUEUE,
     SCORING_QUEUE,
     QueueSpec,
 )
-from chalicelib.adapters.models import PartnerModel
 from chalicelib.domain.errors import Unauthenticated
 from chalicelib.observability import MASK, redact
+from chalicelib.services.auth import AgentAuthenticator, hash_api_key
 from chalicelib.settings import Settings, describe_invalid, get_settings
+from devkit.moto import MotoServer, MotoServerError
 from infra.gateway_errors import GATEWAY_ERRORS
 from infra.partner_receiver import PartnerReceiver
 from infra.provision import create_all, notify_queue_of_uploads
-from chalicelib.services.auth import AgentAuthenticator, hash_api_key
-from devkit.moto import MotoServer, MotoServerError
 from infra.seed import (
     DEMO_AGENT_ID,
     DEMO_AGENT_TOKEN,
-    DEMO_SUPERVISOR_ID,
-    DEMO_SUPERVISOR_TOKEN,
     DEMO_CALLBACK_SECRET,
     DEMO_FORM_PHONE,
     DEMO_FORM_POLICY,
-    DEMO_SURVEYOR_TOKENS,
     DEMO_IVR_SECRET,
     DEMO_IVR_VENDOR,
     DEMO_PARTNERS,
     DEMO_STATUS_TOKEN_SECRET,
+    DEMO_SUPERVISOR_ID,
+    DEMO_SUPERVISOR_TOKEN,
+    DEMO_SURVEYOR_TOKENS,
     DEMO_TWILIO_AUTH_TOKEN,
     seed,
 )
@@ -274,7 +274,7 @@ class QueuePoller(threading.Thread):
                 messages = receive(self._sqs, self._url, self._spec.batch_size, POLL_WAIT_SECONDS)
                 if messages:
                     self._deliver(messages)
-            except Exception:  # noqa: BLE001 - the poller outlives any one failure, as Lambda's does
+            except Exception:
                 # Ctrl-C reaches moto too (same process group), so it may go away just before the
                 # stop request arrives here: give that a moment before calling this a failure.
                 if self._stopping.wait(1):
@@ -285,7 +285,7 @@ class QueuePoller(threading.Thread):
         batch = {m["MessageId"] for m in messages}
         try:
             response = self._handle(sqs_event(messages, self._arn))
-        except Exception:  # noqa: BLE001 - Lambda would count the whole batch as failed
+        except Exception:
             log.exception("%s: consumer raised; %d message(s) stay on the queue", self._spec.name, len(batch))
             return
         failed = failed_message_ids(response, batch)
@@ -310,7 +310,7 @@ class LambdaInvokeServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as SDK clients use it
 
-            def do_POST(self):  # noqa: N802 - the http.server protocol
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_INVOKE_BYTES:
                     self.close_connection = True  # the unread body would garble the next request
@@ -329,7 +329,7 @@ class LambdaInvokeServer:
                                         {"X-Amzn-ErrorType": "InvalidRequestContentException"})
                 try:
                     result = call(match.group(1), event)
-                except Exception as error:  # noqa: BLE001 - Lambda answers a function error, never a 500
+                except Exception as error:
                     log.exception("%s raised", match.group(1))
                     return self._answer(200, {"errorType": type(error).__name__, "errorMessage": "unhandled"},
                                         {"X-Amz-Function-Error": "Unhandled"})
@@ -408,7 +408,7 @@ def deliver_s3_events(app: Chalice, config: Config, event: dict) -> dict:
             continue
         try:
             invoke(app, config, ATTACHMENT_HANDLER, body)
-        except Exception:  # noqa: BLE001 - Lambda would retry the event; here SQS redelivers it
+        except Exception:
             log.exception("%s failed; the S3 event will be delivered again", ATTACHMENT_HANDLER)
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
@@ -417,7 +417,7 @@ def deliver_s3_events(app: Chalice, config: Config, event: dict) -> dict:
 def scheduled_event(region: str) -> dict:
     """The EventBridge event a ``rate(...)`` schedule delivers."""
     return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": "123456789012", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "account": "123456789012", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "region": region, "resources": [f"arn:aws:events:{region}:123456789012:rule/{RECONCILER}"],
             "detail": {}}
 
@@ -461,7 +461,7 @@ class DemoCredentials:
     ivr_secret: str
 
     @classmethod
-    def of(cls, settings: Settings) -> "DemoCredentials":
+    def of(cls, settings: Settings) -> DemoCredentials:
         agent = bearer_holder(settings.agent_tokens, DEMO_AGENT_TOKEN)
         supervisor = bearer_holder(settings.agent_tokens, DEMO_SUPERVISOR_TOKEN, "supervisor")
         surveyor_id = "SV-SH-001"
@@ -626,7 +626,7 @@ def run(stop: threading.Event) -> None:
             try:
                 result = invoke(app, config, RECONCILER, scheduled_event(region))
                 log.info("reconciler: %s", result)
-            except Exception:  # noqa: BLE001 - a failed run is retried on the next tick
+            except Exception:
                 if not stop.is_set():
                     log.exception("reconciler failed")
 

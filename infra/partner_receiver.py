@@ -30,7 +30,7 @@ class PartnerReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server protocol
+            def do_POST(self):
                 body = self.rfile.read(min(int(self.headers.get("Content-Length") or 0), 64 * 1024))
                 ok = signature_ok(secret, self.headers.get("X-Signature"), body, time.time())
                 if ok:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib.adapters.models import ApiKeyModel, PartnerModel, SurveyorModel
@@ -65,7 +65,7 @@ DEMO_SURVEYORS = (
 
 
 def seed() -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for p in DEMO_PARTNERS:
         PartnerModel(p.partner_id, name=p.name, active=1, created_at=now).save()
         ApiKeyModel(hash_api_key(p.api_key), partner_id=p.partner_id, label="demo", active=1,

@@ -8,7 +8,7 @@ botocore's retries are spent anyway. No botocore import at module level: the API
 and its cold start must not pay for botocore before the first AWS call."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 # What a service answers when it sheds load or fails on its side; any 5xx counts as well.
 BUSY_CODES = frozenset({
@@ -34,7 +34,8 @@ def busy(error: BaseException) -> bool:
 
 def unreachable(error: BaseException) -> bool:
     """``error``, or an error it was raised from, is botocore failing to reach the service at all."""
-    from botocore.exceptions import ConnectionError as AwsUnreachable, HTTPClientError
+    from botocore.exceptions import ConnectionError as AwsUnreachable
+    from botocore.exceptions import HTTPClientError
 
     return any(isinstance(current, (AwsUnreachable, HTTPClientError)) for current in _chain(error))
 

@@ -4,7 +4,7 @@ docstring says otherwise."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from pynamodb.connection import Connection
@@ -220,7 +220,7 @@ class DynamoClaimRepository:
         ``key_records()``) and the rest is written again."""
         results: list[IdempotencyRecord | None] = [None] * len(items)
         pending = list(range(len(items)))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for attempt in range(_TRANSACTION_RETRIES + 1):
             if not pending:
                 break

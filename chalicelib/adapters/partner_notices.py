@@ -6,7 +6,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.adapters.models import NotificationModel, PartnerModel
 from chalicelib.domain.claim import iso
@@ -67,7 +67,7 @@ class DynamoDeliveryLog:
 
 
 def _entry(claim_id: str, event_seq: int, partner_id: str, status: str, attempts: int) -> NotificationModel:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return NotificationModel(claim_id, event_seq, partner_id=partner_id, status=status, delivered_at=iso(now),
                              attempts=attempts, expires_at=now + timedelta(days=DELIVERY_LOG_DAYS))
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -29,7 +29,7 @@ class DynamoRateLimiter:
         busy (503), never as a failure."""
         now = self._now()
         window = int(now // window_seconds) * window_seconds
-        expires = datetime.fromtimestamp(window + 2 * window_seconds, timezone.utc)
+        expires = datetime.fromtimestamp(window + 2 * window_seconds, UTC)
         for attempt in range(self._conflict_retries + 1):
             try:
                 with TransactWrite(connection=self._connection()) as tx:

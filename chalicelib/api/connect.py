@@ -8,7 +8,8 @@ retry budget (set per function in .chalice/config.json). No personal data goes i
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 from pydantic import ValidationError

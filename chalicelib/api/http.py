@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Blueprint, Response
 from pydantic_core import from_json

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ def _vendor(raw: bytes) -> tuple[str, datetime]:
         logger.warning("IVR event signature rejected", extra={"reason": rejected.reason})
         raise
     bind(vendor=vendor)
-    return vendor, datetime.fromtimestamp(signed_at(header), timezone.utc)
+    return vendor, datetime.fromtimestamp(signed_at(header), UTC)
 
 
 def _contact_time(occurred_at: datetime | None, signed: datetime) -> datetime:
@@ -47,7 +47,7 @@ def _contact_time(occurred_at: datetime | None, signed: datetime) -> datetime:
     signature tolerance of the signing time, else the signing time. Never the time of receipt."""
     tolerance = timedelta(seconds=container().settings.ivr_signature_tolerance_seconds)
     if occurred_at is not None and abs(occurred_at - signed) <= tolerance:
-        return occurred_at.astimezone(timezone.utc)
+        return occurred_at.astimezone(UTC)
     return signed
 
 

@@ -9,15 +9,15 @@ or a description has no route. Imported on the first request for the document on
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic.json_schema import models_json_schema
 
 from chalicelib.api import agent as agent_api
 from chalicelib.api import claim_form as claim_form_api
-from chalicelib.api import pages
+from chalicelib.api import pages, twilio_voice
 from chalicelib.api import surveyors as surveyors_api
-from chalicelib.api import twilio_voice
 from chalicelib.api.http import IDEMPOTENCY_KEY
 from chalicelib.domain.ids import CLAIM_ID_PATTERN
 from chalicelib.domain.ivr import LANGUAGES

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from chalice import Response
 
-from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from chalicelib.api.http import ApiBlueprint
+from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.ivr import LANGUAGES, MENU, peril_name
 from chalicelib.domain.regions import UNKNOWN_REGION, region_table

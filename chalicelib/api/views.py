@@ -34,7 +34,9 @@ def mask_name(name: str | None) -> str | None:
 def customer_view(claim: Claim, events: list[ClaimEvent]) -> dict:
     """What the customer is told (the status page, and partners to pass on): the reason of a decision
     and the state of a survey in plain words, both languages. See domain/outcome.py."""
-    from chalicelib.settings import get_settings  # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
+    from chalicelib.settings import (
+        get_settings,  # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
+    )
 
     assign_within = timedelta(seconds=get_settings().dispatch_escalate_after_seconds)
     return {"outcome": outcome.outcome(claim), "survey": outcome.survey(claim, events, assign_within, utc_now())}

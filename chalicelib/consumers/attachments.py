@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib.adapters.resources import ATTACHMENTS_BUCKET
-from chalicelib.domain.attachment import ATTACHMENTS_PREFIX
 from chalicelib.bootstrap import container
+from chalicelib.domain.attachment import ATTACHMENTS_PREFIX
 from chalicelib.observability import bind, logger, observed
 
 bp = Blueprint(__name__)

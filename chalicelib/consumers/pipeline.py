@@ -5,7 +5,7 @@ record is still handled, logged and failed on its own. The batch answers only th
 queue's DLQ after ``maxReceiveCount`` receives; on that last receive its claim goes to a person."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from chalice import Blueprint
 

@@ -5,7 +5,7 @@ import enum
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from chalicelib.domain.errors import IllegalTransition
@@ -75,11 +75,11 @@ def check_transition(current: ClaimStatus, target: ClaimStatus, decision: str | 
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ class Claim:
         return self.received_at + timedelta(seconds=window_seconds)
 
     def record(self, kind: str, *, actor: str, detail: dict, at: datetime | None = None,
-               **changes) -> tuple["Claim", ClaimEvent]:
+               **changes) -> tuple[Claim, ClaimEvent]:
         """A timeline entry that is not a status change (for example the policy it was tied to)."""
         now = at or utc_now()
         seq = self.event_seq + 1
@@ -212,7 +212,7 @@ class Claim:
 
     def transition(
         self, target: ClaimStatus, *, actor: str, kind: str, at: datetime | None = None, **changes
-    ) -> tuple["Claim", ClaimEvent]:
+    ) -> tuple[Claim, ClaimEvent]:
         """Move to ``target`` through the status machine; returns the new claim and its event."""
         check_transition(self.status, target, self.decision)
         if self.hold and target in (S.APPROVED, S.REJECTED):  # a person decided the held claim

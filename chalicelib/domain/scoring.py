@@ -170,7 +170,7 @@ class Facts:
     window_hours: int
 
     @classmethod
-    def of(cls, signals: Signals, rules: RuleSet) -> "Facts":
+    def of(cls, signals: Signals, rules: RuleSet) -> Facts:
         sub = signals.submission
         amount = sub.amount if isinstance(sub.amount, Decimal) and sub.amount.is_finite() else None
         return cls(signals, amount, (signals.received_at - sub.occurred_at).days,

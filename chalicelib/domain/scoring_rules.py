@@ -14,10 +14,20 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictBool, \
-    StrictStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
 from chalicelib.domain.policy import ResolutionOutcome
 
@@ -295,7 +305,7 @@ class AmountNotStated(_Rule):
 _KINDS = (PolicyUnresolved, NotCovered, Covered, AmountToLimit, AmountToTypical, AmountAtLeast, PossibleDuplicate,
           ReusedPhoto, ClaimsFromPhone, ClaimsOnPolicy, LateReport, Sentiment, AmountNotStated)
 KINDS: tuple[str, ...] = tuple(get_args(k.model_fields["kind"].annotation)[0] for k in _KINDS)
-Rule = Annotated[Union[_KINDS], Field(discriminator="kind")]
+Rule = Annotated[_KINDS, Field(discriminator="kind")]
 
 
 # -- the rule set --------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Strict
@@ -33,7 +33,7 @@ def _within_window(value: datetime) -> datetime:
     # Years compared first: 0001-01-01T00:00+08:00 or 9999-12-31T23:59-14:00 cannot be turned into UTC.
     if value.year < EARLIEST_YEAR:
         raise ValueError(f"must not be before {EARLIEST_YEAR}-01-01")
-    latest = datetime.now(timezone.utc) + MAX_CLOCK_SKEW
+    latest = datetime.now(UTC) + MAX_CLOCK_SKEW
     if value.year > latest.year + 1 or value > latest:
         raise ValueError("is in the future")
     return value

@@ -2,9 +2,9 @@
 recorded, checked for reuse on other claims, and may let a waiting claim be decided."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
 
 from chalicelib.domain import claim as claim_domain
 from chalicelib.domain.attachment import Attachment, object_key, parse_object_key, perceptual_hash, sha256_of

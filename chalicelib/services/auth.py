@@ -7,8 +7,8 @@ import hmac
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from chalicelib.domain.errors import RateLimited, Unauthenticated
 from chalicelib.services.ports import PartnerDirectory, PartnerIdentity

@@ -7,8 +7,8 @@ fails the record that produced it, so SQS brings it back. Every service stays id
 redelivered record finishes what is left."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from chalicelib.domain.claim import Claim
 from chalicelib.observability import logger

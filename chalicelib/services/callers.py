@@ -1,10 +1,10 @@
 """Hotline use cases: know the caller before the agent speaks, and take a claim by phone."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain import claim as claim_domain

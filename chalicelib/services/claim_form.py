@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from chalicelib.domain import status_token
 from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, ClaimSubmission

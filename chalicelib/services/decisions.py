@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 from chalicelib.domain.claim import Claim, ClaimEvent, ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, FieldProblem, NotFound, Unprocessable, ValidationFailed
+from chalicelib.domain.outcome import REJECTION_REASONS
 from chalicelib.domain.overrides import check_override
 from chalicelib.domain.products import Catalogue, catalogue
-from chalicelib.domain.outcome import REJECTION_REASONS
 from chalicelib.observability import logger, traced
 from chalicelib.services.ports import ClaimRepository, Notifier, ReviewQueue, Telemetry
 

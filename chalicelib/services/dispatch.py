@@ -2,10 +2,10 @@
 again later with a growing delay; a claim nobody could take within the SLA is escalated to a person."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
-from typing import Iterator
 
 from chalicelib.domain.claim import ClaimStatus, utc_now
 from chalicelib.domain.errors import ConcurrentUpdate, NotFound
@@ -40,7 +40,7 @@ class DispatchService:
         self._notifier = notifier
 
     @contextmanager
-    def batch(self, claim_ids: list[str]) -> Iterator["DispatchBatch"]:
+    def batch(self, claim_ids: list[str]) -> Iterator[DispatchBatch]:
         """A consumer batch: claims read up front (one BatchGetItem), each region's surveyors read once
         for the whole batch, retry messages and partner notices sent together at the end."""
         with consumer_batch(self._claims, self._queue, self._telemetry, claim_ids) as preloaded:
@@ -48,7 +48,7 @@ class DispatchService:
 
     @traced
     def dispatch(self, claim_id: str, correlation_id: str | None = None, attempt: int = 0,
-                 batch: "DispatchBatch | None" = None) -> ClaimStatus:
+                 batch: DispatchBatch | None = None) -> ClaimStatus:
         """Idempotent: a claim already assigned is left alone; capacity is never exceeded (the
         reservation is conditional, so a batch's view of the surveyors may be stale but never wrong)."""
         claim = batch.preloaded.claim(claim_id) if batch else self._claims.get(claim_id)

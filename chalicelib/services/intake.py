@@ -1,8 +1,8 @@
 """Intake: store a claim once, durably, then hand it to scoring."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from chalicelib.domain import claim as claim_domain
 from chalicelib.domain.caller import Contact

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterator
 
 from chalicelib.domain.claim import Claim, ClaimStatus, iso
 from chalicelib.domain.signatures import sign_webhook
@@ -89,7 +89,7 @@ class NotificationService:
         self._clock = clock
 
     @contextmanager
-    def batch(self, notices: list[Notice]) -> Iterator["NotifyBatch"]:
+    def batch(self, notices: list[Notice]) -> Iterator[NotifyBatch]:
         """A consumer batch: the delivery log and the claims read up front (one BatchGetItem each), the
         deliveries recorded together (BatchWriteItem) and retries queued together at the end. A record
         whose delivery could not be recorded comes back (its partner may hear it twice: the
@@ -113,7 +113,7 @@ class NotificationService:
                 batch.unsent.update(d.claim_id for d in batch.deliveries)
 
     @traced
-    def deliver(self, notice: Notice, batch: "NotifyBatch | None" = None) -> str:
+    def deliver(self, notice: Notice, batch: NotifyBatch | None = None) -> str:
         """Returns what happened: delivered, already_delivered, no_callback, retry_scheduled, dead_lettered."""
         if batch is not None and self._clock() > batch.deadline:
             raise BatchOutOfTime("the batch ran out of time; SQS brings this notice back")

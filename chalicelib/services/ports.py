@@ -12,7 +12,6 @@ from chalicelib.domain.claim import Claim, ClaimEvent
 from chalicelib.domain.policy import Policy
 from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 
-
 ANY_CONTENT = "*"  # the fingerprint of a record that answers its claim whatever the new content
 
 
@@ -126,7 +125,7 @@ class ClaimQueue(Protocol):
     def to_dispatch(self, claim_id: str, correlation_id: str | None, attempt: int = 0,
                     delay_seconds: int = 0) -> None: ...
 
-    def deferred(self) -> ContextManager["Outbox"]:
+    def deferred(self) -> ContextManager[Outbox]:
         """Within it (this thread), messages are held and sent together on exit; the outbox's
         ``unsent`` then lists (kind, claim id) of those not taken: ``scoring``, ``dispatch``, ``notify``,
         ``notify-dlq``."""

@@ -20,7 +20,7 @@ class PolicyResolver:
         self._policies = policies
         self._products = products
 
-    def with_known(self, submissions: list[ClaimSubmission]) -> "PolicyResolver":
+    def with_known(self, submissions: list[ClaimSubmission]) -> PolicyResolver:
         """A resolver for one consumer batch: every policy number the batch names is read up front in
         one BatchGetItem (when the directory can); other keys are looked up as usual."""
         numbers = [n for n in (normalise_policy_number(s.policy_number) for s in submissions) if n]

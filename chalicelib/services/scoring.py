@@ -3,10 +3,10 @@ versioned) and route it: auto-approved, to an agent, or on to dispatch for a fie
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Iterator
 
 from chalicelib.domain.claim import AUTO_APPROVE, Claim, ClaimEvent, ClaimStatus, Segment, iso, utc_now
 from chalicelib.domain.coverage import Coverage, check_coverage
@@ -49,7 +49,7 @@ class ScoringService:
         self._rules = rules
 
     @contextmanager
-    def batch(self, claim_ids: list[str]) -> Iterator["ScoringBatch"]:
+    def batch(self, claim_ids: list[str]) -> Iterator[ScoringBatch]:
         """A consumer batch: claims and the policies they name read up front (one BatchGetItem each),
         dispatch messages and partner notices sent together at the end."""
         with consumer_batch(self._claims, self._queue, self._telemetry, claim_ids,
@@ -59,7 +59,7 @@ class ScoringService:
             yield ScoringBatch(self, preloaded, resolver)
 
     @traced
-    def score(self, claim_id: str, correlation_id: str | None = None, batch: "ScoringBatch | None" = None
+    def score(self, claim_id: str, correlation_id: str | None = None, batch: ScoringBatch | None = None
               ) -> ClaimStatus:
         """Idempotent: a redelivered message finishes what is left and changes nothing else."""
         claim = batch.preloaded.claim(claim_id) if batch else self._claims.get(claim_id)

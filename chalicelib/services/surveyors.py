@@ -2,10 +2,10 @@
 their place and sends the claim back to review)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 from chalicelib.domain.claim import Claim, ClaimStatus, utc_now
 from chalicelib.domain.coverage import payable_for

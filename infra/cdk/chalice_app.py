@@ -10,9 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from chalice import package as chalice_package
 from chalice.cdk import Chalice

@@ -64,7 +64,7 @@ class DeploySettings:
     secrets_revision: str = "1"  # change it to make the functions pick up new secret values
 
     @classmethod
-    def from_context(cls, node) -> "DeploySettings":
+    def from_context(cls, node) -> DeploySettings:
         def get(key: str) -> str | None:
             value = node.try_get_context(key)
             return str(value) if value not in (None, "") else None
