@@ -14,7 +14,7 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import (
     AfterValidator,
@@ -305,7 +305,7 @@ class AmountNotStated(_Rule):
 _KINDS = (PolicyUnresolved, NotCovered, Covered, AmountToLimit, AmountToTypical, AmountAtLeast, PossibleDuplicate,
           ReusedPhoto, ClaimsFromPhone, ClaimsOnPolicy, LateReport, Sentiment, AmountNotStated)
 KINDS: tuple[str, ...] = tuple(get_args(k.model_fields["kind"].annotation)[0] for k in _KINDS)
-Rule = Annotated[_KINDS, Field(discriminator="kind")]
+Rule = Annotated[Union[_KINDS], Field(discriminator="kind")]  # noqa: UP007 - a union built from a tuple: X | Y cannot spell it
 
 
 # -- the rule set --------------------------------------------------------------------------------------------------
