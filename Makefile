@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench browser clean synth deploy destroy redrive
+.PHONY: run test test-fast lint bench browser clean synth deploy destroy redrive
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-infra.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ browser:
 ## test: the whole suite (unit, integration, end-to-end incl. the browser); .ci/run calls exactly this
 test: $(STAMP) browser
 	$(PY) -m pytest -n 2 --dist loadfile
+
+## lint: ruff (style, imports, likely bugs) on everything, mypy on the shipped code, infra and devkit
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 ## test-fast: unit and integration tiers only
 test-fast: $(STAMP)

@@ -86,7 +86,8 @@ class Container:
         self.notifier = QueueNotifier(self.queue, self.telemetry)
         self.dispatch = DispatchService(self.claims, self.surveyors, self.queue, self.telemetry,
                                         retry_base_seconds=s.dispatch_retry_base_seconds,
-                                        escalate_after_seconds=s.dispatch_escalate_after_seconds, notifier=self.notifier)
+                                        escalate_after_seconds=s.dispatch_escalate_after_seconds,
+                                        notifier=self.notifier)
         self.reconciler = Reconciler(self.claims, self.queue, self.telemetry, s.reconcile_after_seconds)
         self.callers = CallerService(self.policies, self.caller_directory, self.contact_log, self.contact_store,
                                      self.telemetry)
@@ -174,9 +175,9 @@ def container() -> Container:
     if _container is None:
         with _lock:
             if _container is None:
-                from chalicelib.settings import (
-                    get_settings,  # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
-                )
+                # pydantic-settings takes tens of ms to import: paid by the first call, not the import
+                # (bench.cold_start)
+                from chalicelib.settings import get_settings
 
                 _container = build_aws(get_settings())
     return _container

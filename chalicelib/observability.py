@@ -13,11 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.logging.types import LogRecord
 
 # Not the Chalice app's name: Chalice owns the stdlib logger named after the app and sets it to ERROR.
 SERVICE = "claims_intake"
@@ -63,7 +66,7 @@ def mask_personal(value: Any, depth: int = 0) -> Any:
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):
-    def serialize(self, log: dict[str, Any]) -> str:
+    def serialize(self, log: LogRecord) -> str:
         return redact(super().serialize(mask_personal(log)))
 
 

@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     def _named_secrets(cls, value, info):
         if not isinstance(value, str):
             return value
-        pairs = []
+        pairs: list[tuple[str, str]] = []
         for entry in filter(None, (part.strip() for part in value.split(","))):
             name, sep, secret = entry.partition(":")
             if not sep and info.field_name == "ivr_webhook_secrets":
@@ -113,7 +113,7 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         roles = AGENT_ROLES if info.field_name == "agent_tokens" else ()
-        pairs = []
+        pairs: list[tuple[str, ...]] = []
         for entry in filter(None, (part.strip() for part in value.split(","))):
             holder, _, rest = entry.partition(":")
             digest, _, role = rest.partition(":")
@@ -144,12 +144,15 @@ class Settings(BaseSettings):
         return cls.model_validate(source())
 
 
+_TYPE_WORDS: dict[object, str] = {int: "a whole number", float: "a number"}
+
+
 def _expected(field_name: str) -> str:
     """What a setting's variable must hold, in words: its description, else its type and bounds."""
     field = Settings.model_fields[field_name]
     if field.description:
         return field.description
-    words = [{int: "a whole number", float: "a number"}.get(field.annotation, "text")]
+    words = [_TYPE_WORDS.get(field.annotation, "text")]
     for rule in field.metadata:
         bound = {Ge: "at least {.ge}", Gt: "above {.gt}", Le: "at most {.le}", Lt: "below {.lt}"}.get(type(rule))
         if bound:

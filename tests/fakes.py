@@ -7,7 +7,8 @@ import threading
 import uuid
 from contextlib import contextmanager
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -20,12 +21,12 @@ from chalicelib.services.ports import AssignOutcome, IdempotencyRecord, NewClaim
 
 
 class FakeClaimRepository:
-    def __init__(self, surveyors: "FakeSurveyorRepository | None" = None):
+    def __init__(self, surveyors: FakeSurveyorRepository | None = None):
         self.claims: dict[str, Claim] = {}
         self.timeline: dict[str, dict[int, ClaimEvent]] = defaultdict(dict)
         self.keys: dict[str, IdempotencyRecord] = {}
         self.contacts: list = []  # contact entries written with their claims
-        self.surveyors = surveyors
+        self.surveyors = surveyors if surveyors is not None else FakeSurveyorRepository()
         self._lock = threading.Lock()
 
     def add(self, new: NewClaim) -> IdempotencyRecord | None:
@@ -124,7 +125,7 @@ class FakeClaimRepository:
 
 
 class FakeSurveyorRepository:
-    def __init__(self, surveyors: list[Surveyor] = ()):
+    def __init__(self, surveyors: Iterable[Surveyor] = ()):
         self.by_id = {s.surveyor_id: s for s in surveyors}
 
     def add(self, surveyor_id: str, region: str, capacity: int, active: int = 0,
@@ -163,10 +164,7 @@ class Sent:
 
 @dataclass
 class _Outbox:
-    unsent: list = None
-
-    def __post_init__(self):
-        self.unsent = []
+    unsent: list[tuple[str, str]] = field(default_factory=list)
 
 
 class FakeClaimQueue:

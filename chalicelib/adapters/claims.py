@@ -12,7 +12,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.callers import contact_to_model
-from chalicelib.adapters.dynamo import error_code, parse_ts, raise_if_throttled, request_throttled
+from chalicelib.adapters.dynamo import error_code, limits_of, parse_ts, raise_if_throttled, request_throttled
 from chalicelib.adapters.models import ClaimEventModel, ClaimModel, IdempotencyModel, PolicyModel, SurveyorModel
 from chalicelib.adapters.resources import IDEMPOTENCY_TTL_DAYS
 from chalicelib.domain.claim import (
@@ -203,7 +203,7 @@ class DynamoClaimRepository:
 
     def _conn(self) -> Connection:
         if self._connection is None:
-            meta = ClaimModel.Meta
+            meta = limits_of(ClaimModel)
             self._connection = Connection(region=meta.region, connect_timeout_seconds=meta.connect_timeout_seconds,
                                           read_timeout_seconds=meta.read_timeout_seconds,
                                           max_retry_attempts=meta.max_retry_attempts)
@@ -244,7 +244,8 @@ class DynamoClaimRepository:
             except TransactWriteError as exc:
                 taken: dict[int, IdempotencyRecord] = {}
                 ranks: dict[int, int] = {}
-                for slot, reason in zip(slots, exc.cancellation_reasons):
+                # one reason per item; a shorter list (never seen) leaves the rest without a reason
+                for slot, reason in zip(slots, exc.cancellation_reasons, strict=False):
                     if slot is not None and reason is not None and reason.code == "ConditionalCheckFailed" \
                             and reason.raw_item:
                         i, rank = slot

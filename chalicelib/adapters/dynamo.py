@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.connection import Connection
+from pynamodb.models import MetaProtocol, Model
 
 from chalicelib.adapters import aws_errors
 from chalicelib.adapters.models import ALL_MODELS
@@ -20,10 +21,16 @@ def configure(region: str, connect_timeout: float, read_timeout: float, max_atte
     """Set client limits on every model before its first call (PynamoDB reads Meta lazily)."""
     for model in ALL_MODELS:
         model.Meta.region = region
-        model.Meta.connect_timeout_seconds = connect_timeout
-        model.Meta.read_timeout_seconds = read_timeout
+        # PynamoDB annotates whole seconds; it hands them to botocore, which takes fractions.
+        model.Meta.connect_timeout_seconds = connect_timeout  # type: ignore[assignment]  # see above
+        model.Meta.read_timeout_seconds = read_timeout  # type: ignore[assignment]  # see above
         model.Meta.max_retry_attempts = max(0, max_attempts - 1)
         model._connection = None  # a connection made before (seeding, provisioning) had other limits
+
+
+def limits_of(model: type[Model]) -> MetaProtocol:
+    """The client limits ``configure`` gave ``model`` (region, timeouts, retries)."""
+    return model.Meta
 
 
 def share_client(connection: Connection) -> None:

@@ -19,6 +19,12 @@ class _Meta:
     billing_mode = "PAY_PER_REQUEST"
 
 
+def _strings() -> ListAttribute[str]:
+    """A list of strings, or nothing."""
+    # PynamoDB annotates ``of`` as the elements' own type, but takes their attribute class.
+    return ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]  # see the line above
+
+
 class UnscoredIndex(GlobalSecondaryIndex):
     """Sparse: only claims still RECEIVED carry ``unscored_day``; the reconciler reads it."""
 
@@ -108,18 +114,18 @@ class ClaimModel(Model):
     currency = UnicodeAttribute()
     segment = UnicodeAttribute(null=True)
     score = NumberAttribute(null=True)
-    score_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    score_reasons = _strings()
     surveyor_id = UnicodeAttribute(null=True)
     resolution = UnicodeAttribute(null=True)
     matched_by = UnicodeAttribute(null=True)
     resolved_policy = UnicodeAttribute(null=True)
     product = UnicodeAttribute(null=True)
-    candidates = ListAttribute(of=UnicodeAttribute, null=True)
+    candidates = _strings()
     covered = NumberAttribute(null=True)
-    coverage_reasons = ListAttribute(of=UnicodeAttribute, null=True)
+    coverage_reasons = _strings()
     payable = UnicodeAttribute(null=True)
     attachment_count = NumberAttribute(null=True)
-    reused_photo_claims = ListAttribute(of=UnicodeAttribute, null=True)
+    reused_photo_claims = _strings()
     occurred_utc = UnicodeAttribute(null=True)  # the loss time in UTC, sortable (duplicate search)
     plate_key = UnicodeAttribute(null=True)  # the plate, normalised
     priority = NumberAttribute(null=True)
@@ -350,7 +356,7 @@ class AttachmentModel(Model):
     sha256 = UnicodeAttribute()
     phash = UnicodeAttribute(null=True)  # 64-bit perceptual hash, hex; none when the image cannot be read
     recorded_at = UnicodeAttribute()
-    seen_on_claims = ListAttribute(of=UnicodeAttribute, null=True)
+    seen_on_claims = _strings()
 
     by_sha256 = AttachmentSha256Index()
     by_phash = AttachmentPhashIndex()
@@ -382,5 +388,6 @@ class NotificationModel(Model):
     expires_at = TTLAttribute()
 
 
-ALL_MODELS = (ClaimModel, ClaimEventModel, IdempotencyModel, PartnerModel, ApiKeyModel, PolicyModel,
-              CustomerModel, SurveyorModel, ContactModel, AttachmentModel, RateLimitModel, NotificationModel)
+ALL_MODELS: tuple[type[Model], ...] = (
+    ClaimModel, ClaimEventModel, IdempotencyModel, PartnerModel, ApiKeyModel, PolicyModel, CustomerModel, SurveyorModel,
+    ContactModel, AttachmentModel, RateLimitModel, NotificationModel)

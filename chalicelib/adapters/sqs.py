@@ -19,7 +19,8 @@ from chalicelib.schemas.messages import (
 )
 
 _SEND_BATCH = 10  # SendMessageBatch's limit
-_KINDS = {"scoring": SCORING_QUEUE.name, "dispatch": DISPATCH_QUEUE.name, "notify": NOTIFY_QUEUE.name, "notify-dlq": NOTIFY_QUEUE.dlq_name}
+_KINDS = {"scoring": SCORING_QUEUE.name, "dispatch": DISPATCH_QUEUE.name, "notify": NOTIFY_QUEUE.name,
+          "notify-dlq": NOTIFY_QUEUE.dlq_name}
 
 
 def _attributes(correlation_id: str | None) -> dict:
@@ -92,7 +93,7 @@ class SqsClaimQueue:
 
     def _send(self, kind: str, claim_id: str, body: str, correlation_id: str | None,
               delay_seconds: int = 0) -> None:
-        entry = {"MessageBody": body, "MessageAttributes": _attributes(correlation_id)}
+        entry: dict[str, object] = {"MessageBody": body, "MessageAttributes": _attributes(correlation_id)}
         if delay_seconds:
             entry["DelaySeconds"] = delay_seconds
         outbox = getattr(self._local, "outbox", None)

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from urllib.parse import unquote
 
-from chalicelib.api.http import ApiBlueprint, json_response, problem, read_json_body
+from chalicelib.api.http import ApiBlueprint, json_response, problem, query_params, read_json_body
 from chalicelib.api.views import agent_claim_view, screen_pop_view, triage_view
 from chalicelib.bootstrap import container
 from chalicelib.domain.errors import DomainError, FieldProblem, NotFound, ValidationFailed
@@ -62,7 +62,7 @@ def caller_screen_pop(phone: str):
 @bp.route("/v1/agent/queue", methods=["GET"])
 def agent_queue():
     agent_id()
-    query = bp.current_request.query_params or {}
+    query = query_params(bp.current_request)
     raw_limit = query.get("limit", "20")
     if not _PAGE_SIZE.fullmatch(raw_limit):
         raise ValidationFailed("The page size is not valid.", [FieldProblem("limit", "must be a whole number")])

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chalicelib.api import pages
-from chalicelib.api.http import ApiBlueprint, json_response, read_json_body
+from chalicelib.api.http import ApiBlueprint, json_response, query_params, read_json_body
 from chalicelib.api.views import customer_view
 from chalicelib.bootstrap import container
 from chalicelib.domain.claim import Claim, iso
@@ -31,7 +31,7 @@ def _client_address() -> str | None:
 
 
 def _language() -> str:
-    return language_or_default((bp.current_request.query_params or {}).get("lang"))
+    return language_or_default(query_params(bp.current_request).get("lang"))
 
 
 # -- pages -------------------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def claim_form():
 
 @bp.route("/claims/{claim_id}", methods=["GET"])
 def status_page(claim_id: str):
-    token = (bp.current_request.query_params or {}).get("t")
+    token = query_params(bp.current_request).get("t")
     try:
         if not is_claim_id(claim_id):
             raise NotFound("No such claim.")
@@ -96,7 +96,7 @@ def submit_public_claim():
 def public_claim_status(claim_id: str):
     if not is_claim_id(claim_id):
         raise NotFound("No such claim.")
-    claim, events, language = container().claim_form.status(claim_id, (bp.current_request.query_params or {}).get("t"))
+    claim, events, language = container().claim_form.status(claim_id, query_params(bp.current_request).get("t"))
     return json_response({
         "claim_id": claim.claim_id, "reference": voice_reference(claim.claim_id), "status": claim.status.value,
         "next_step": next_step(claim.status), "language": language,

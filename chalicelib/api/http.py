@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalice import Blueprint, Response
+from chalice.app import Request
 from pydantic_core import from_json
 
 from chalicelib.adapters import aws_errors
@@ -83,7 +84,7 @@ def error_body(error: e.DomainError) -> dict[str, Any]:
 
 
 def problem(error: e.DomainError) -> Response:
-    headers = {"Content-Type": "application/json"}
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
     if isinstance(error, (e.TemporarilyUnavailable, e.RateLimited)):
         headers["Retry-After"] = str(error.retry_after_seconds)
     return Response(body={"error": error_body(error)}, status_code=status_of(error), headers=headers)
@@ -91,6 +92,11 @@ def problem(error: e.DomainError) -> Response:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def query_params(request: Request) -> Mapping[str, str]:
+    """The request's query parameters (a repeated one: its last value); empty when there are none."""
+    return request.query_params or {}
 
 
 class ApiBlueprint(Blueprint):

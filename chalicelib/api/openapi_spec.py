@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from chalicelib.api import agent as agent_api
 from chalicelib.api import claim_form as claim_form_api
@@ -38,9 +39,9 @@ def build_document(routes: dict[str, dict[str, Any]], document_path: str) -> dic
     from chalicelib.settings import get_settings  # read when the document is served, not on import
 
     settings = get_settings()
-    models: list[tuple[type, str]] = []
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = []
 
-    def ref(model: type, mode: str = "validation") -> dict:
+    def ref(model: type[BaseModel], mode: JsonSchemaMode = "validation") -> dict:
         if (model, mode) not in models:
             models.append((model, mode))
         return {"$ref": REF.format(model=model.__name__)}
@@ -197,9 +198,9 @@ def _operations(ref: Callable[..., dict], settings: Settings, document_path: str
     lang = query("lang", {"type": "string", "enum": list(LANGUAGES)}, "The page's language (default zh-CN).")
     limit = settings.max_body_bytes
     batch_limit = settings.max_body_bytes * settings.max_batch_claims
-    partner = [{"partnerApiKey": []}]
-    agent_auth = [{"agentBearer": []}]
-    surveyor_auth = [{"surveyorBearer": []}]
+    partner: list[dict[str, list[str]]] = [{"partnerApiKey": []}]
+    agent_auth: list[dict[str, list[str]]] = [{"agentBearer": []}]
+    surveyor_auth: list[dict[str, list[str]]] = [{"surveyorBearer": []}]
     surveyor_id = path_param("surveyor_id", {"type": "string", "pattern": f"^{SURVEYOR_ID_PATTERN}$"},
                              "The surveyor's id; it must be the caller's own.")
     twilio_query = [lang, query("menu", {"type": "string", "pattern": "^[1-9]{0,9}$"},

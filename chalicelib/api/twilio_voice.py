@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode
 from chalice import Response
 
 from chalicelib.api import twiml
-from chalicelib.api.http import ApiBlueprint
+from chalicelib.api.http import ApiBlueprint, query_params
 from chalicelib.bootstrap import container
 from chalicelib.domain.caller import CallerSummary
 from chalicelib.domain.claim import Channel
@@ -51,11 +51,12 @@ def _signed_form(path: str) -> dict[str, str]:
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != FORM:
         raise UnsupportedMediaType("Twilio webhooks are form-encoded.")
-    raw = request.raw_body or b""
+    body = request.raw_body or b""
+    raw = body if isinstance(body, bytes) else body.encode("utf-8")
     if len(raw) > MAX_FORM_BYTES:
         raise PayloadTooLarge("The form is too large.")
     pairs = parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
-    query = request.query_params or {}
+    query = query_params(request)
     url = settings.public_base_url.rstrip("/") + path + (f"?{urlencode(query)}" if query else "")
     token = settings.twilio_auth_token
     signature = request.headers.get("x-twilio-signature")
@@ -92,7 +93,7 @@ def _ask(language: str, perils: list[str], opening: str) -> Response:
 def twilio_voice():
     form = _signed_form(VOICE_PATH)
     callers = container().callers
-    query = bp.current_request.query_params or {}
+    query = query_params(bp.current_request)
     # a re-prompt comes back with its language: its call's step is already recorded
     call = IncomingCall(Channel.IVR_TWILIO, form["CallSid"], form.get("From"), record_contact="lang" not in query)
     try:
@@ -110,7 +111,7 @@ def twilio_voice():
 @bp.route(GATHER_PATH, methods=["POST"], content_types=[FORM])
 def twilio_gather():
     form = _signed_form(GATHER_PATH)
-    query = bp.current_request.query_params or {}
+    query = query_params(bp.current_request)
     language = language_or_default(query.get("lang"))
     offered = menu_of_keys(query.get("menu", ""))
     peril = peril_chosen(offered, form.get("Digits"), form.get("SpeechResult"))

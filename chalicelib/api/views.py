@@ -34,9 +34,8 @@ def mask_name(name: str | None) -> str | None:
 def customer_view(claim: Claim, events: list[ClaimEvent]) -> dict:
     """What the customer is told (the status page, and partners to pass on): the reason of a decision
     and the state of a survey in plain words, both languages. See domain/outcome.py."""
-    from chalicelib.settings import (
-        get_settings,  # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
-    )
+    # pydantic-settings takes tens of ms to import: paid by the first call, not the import (bench.cold_start)
+    from chalicelib.settings import get_settings
 
     assign_within = timedelta(seconds=get_settings().dispatch_escalate_after_seconds)
     return {"outcome": outcome.outcome(claim), "survey": outcome.survey(claim, events, assign_within, utc_now())}
@@ -114,7 +113,8 @@ def agent_claim_view(claim: Claim, events: list[ClaimEvent]) -> dict:
         "notes": claim.survey_notes, "assessed_by": claim.assessed_by,
         "assessed_at": iso(claim.assessed_at) if claim.assessed_at else None}
     # agents see what each step recorded (reasons, photo signals, the survey, override codes and limits)
-    view["timeline"] = [{**entry, "detail": ev.detail or {}} for entry, ev in zip(view["timeline"], events)]
+    view["timeline"] = [{**entry, "detail": ev.detail or {}}
+                        for entry, ev in zip(view["timeline"], events, strict=True)]
     view["links"] = {"self": f"/v1/agent/claims/{claim.claim_id}",
                      "decision": f"/v1/agent/claims/{claim.claim_id}/decision"}
     return view

@@ -12,7 +12,7 @@ from chalice import Blueprint
 from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE
 from chalicelib.bootstrap import container
 from chalicelib.observability import bind, logger, observed, unbind
-from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimReceived, SurveyNeeded
+from chalicelib.schemas.messages import CORRELATION_ATTRIBUTE, ClaimMessage, ClaimReceived, SurveyNeeded
 from chalicelib.services.batches import HandedBack
 
 bp = Blueprint(__name__)
@@ -28,7 +28,7 @@ def record_context(record: dict) -> str | None:
     return correlation_id
 
 
-def run_batch(raw_event: dict, message_type, begin: Callable, handle: Callable,
+def run_batch(raw_event: dict, message_type: type[ClaimMessage], begin: Callable, handle: Callable,
               give_up: Callable[[str, str], object] | None = None, last_receive: int | None = None) -> dict:
     """Parses every record as ``message_type``; ``begin(messages)`` opens the service's batch, and
     ``handle(batch, message, correlation_id)`` runs one record in it. Answers the failed records: those
@@ -38,7 +38,7 @@ def run_batch(raw_event: dict, message_type, begin: Callable, handle: Callable,
     ``give_up(claim_id, error_class)`` hands its claim to a person. The record fails all the same (the
     DLQ keeps the message for a redrive), and if giving up fails too, nothing else changes."""
     failed: list[str] = []
-    readable: list[tuple[str, object, str | None, int]] = []
+    readable: list[tuple[str, ClaimMessage, str | None, int]] = []
     for record in raw_event.get("Records") or []:
         message_id = record.get("messageId", "")
         correlation_id = record_context(record)

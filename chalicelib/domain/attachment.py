@@ -73,11 +73,11 @@ def perceptual_hash(data: bytes) -> str | None:
 def _phash_of(pixels: list[int]) -> str:
     side = _PHASH_SIDE
     rows = [pixels[r * side:(r + 1) * side] for r in range(side)]
-    columns = list(zip(*rows))
+    columns = list(zip(*rows, strict=True))
     # DCT down the columns (first 8 frequencies), then along the rows of that (first 8 again).
     # The unnormalised DCT-II's factor 2 per direction does not move a bit against the median.
-    down = [[sum(c * x for c, x in zip(cosines, column)) for column in columns] for cosines in _COSINES]
-    low = [sum(c * x for c, x in zip(cosines, row)) for row in down for cosines in _COSINES]
+    down = [[sum(c * x for c, x in zip(cosines, column, strict=True)) for column in columns] for cosines in _COSINES]
+    low = [sum(c * x for c, x in zip(cosines, row, strict=True)) for row in down for cosines in _COSINES]
     ordered = sorted(low)
     median = (ordered[31] + ordered[32]) / 2
     bits = "".join("1" if value > median else "0" for value in low)

@@ -45,7 +45,8 @@ class Catalogue:
 
 def parse_catalogue(data: dict) -> Catalogue:
     products = {
-        code: Product(code=code, name=p["name"], name_zh=p.get("name_zh", p["name"]), perils=frozenset(p["perils"]), limit=Decimal(p["limit"]),
+        code: Product(code=code, name=p["name"], name_zh=p.get("name_zh", p["name"]), perils=frozenset(p["perils"]),
+                      limit=Decimal(p["limit"]),
                       deductible=Decimal(p["deductible"]), currency=p["currency"],
                       typical_claim=Decimal(p["typical_claim"]), field_survey=bool(p["field_survey"]),
                       timezone=p["timezone"], fast_track_limit=Decimal(p.get("fast_track_limit", "0")),

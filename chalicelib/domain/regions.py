@@ -67,7 +67,7 @@ class RegionTable:
             raise ValueError(f"max_rings must be 0 or more, not {max_rings}")
         if code == UNKNOWN_REGION:
             return []
-        rings = [(code,)]
+        rings: list[tuple[str, ...]] = [(code,)]
         seen = {code}
         while len(rings) <= max_rings:
             following = sorted({n for c in rings[-1] for n in self.neighbours(c)} - seen)

@@ -186,7 +186,7 @@ def _lane(facts: Facts, risk: int, rules: RuleSet) -> tuple[Segment, Reason]:
     if risk >= rules.si_threshold:
         return Segment.SPECIAL_INVESTIGATION, Reason(LANE_SPECIAL_INVESTIGATION, 0,
                                                      {"score": risk, "si_threshold": rules.si_threshold})
-    because = []
+    because: list[str] = []
     if not facts.resolved:
         because.append("policy_not_resolved")
     elif s.coverage is None:
@@ -201,15 +201,16 @@ def _lane(facts: Facts, risk: int, rules: RuleSet) -> tuple[Segment, Reason]:
         because.append("possible_duplicate")
     if s.reused_photo_claims:
         because.append("reused_photo")
-    if because:
+    if because or s.coverage is None or amount is None:  # (both None only where `because` says why)
         return Segment.STANDARD_REVIEW, Reason(LANE_NEEDS_AGENT, 0, {"because": because})
 
     if s.coverage.needs_survey:
         return Segment.FIELD_SURVEY, Reason(LANE_FIELD_SURVEY, 0, {"product": s.product.code if s.product else None})
 
     limit = s.product.fast_track_limit if s.product else None
-    evidence = {"amount": plain(amount), "fast_track_limit": plain(limit) if limit is not None else None,
-                "score": risk, "fast_track_max_score": rules.fast_track_max_score}
+    evidence: dict[str, object] = {
+        "amount": plain(amount), "fast_track_limit": plain(limit) if limit is not None else None, "score": risk,
+        "fast_track_max_score": rules.fast_track_max_score}
     if limit is not None and amount <= limit and risk <= rules.fast_track_max_score:
         return Segment.FAST_TRACK, Reason(LANE_FAST_TRACK, 0, evidence)
     because = []

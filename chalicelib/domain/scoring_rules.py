@@ -14,7 +14,7 @@ import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -111,7 +111,10 @@ Hours = Annotated[int, Field(strict=True, ge=1)]
 Phrase = Annotated[StrictStr, AfterValidator(_phrase)]
 Phrases = Annotated[tuple[Phrase, ...], AfterValidator(_longest_first)]
 Keywords = Annotated[dict[str, tuple[Annotated[Phrase, AfterValidator(_keyword)], ...]], AfterValidator(_some)]
-UnresolvedOutcome = Literal[tuple(o.value for o in ResolutionOutcome if o is not ResolutionOutcome.RESOLVED)]
+if TYPE_CHECKING:
+    UnresolvedOutcome = str  # the checker sees a string; pydantic, the enum of the values below
+else:
+    UnresolvedOutcome = Literal[tuple(o.value for o in ResolutionOutcome if o is not ResolutionOutcome.RESOLVED)]
 
 _ASCII_WORD = re.compile(r"[a-z0-9][a-z0-9 '\-]*")
 
@@ -302,10 +305,11 @@ class AmountNotStated(_Rule):
         return {"channel": facts.signals.submission.channel.value}
 
 
-_KINDS = (PolicyUnresolved, NotCovered, Covered, AmountToLimit, AmountToTypical, AmountAtLeast, PossibleDuplicate,
-          ReusedPhoto, ClaimsFromPhone, ClaimsOnPolicy, LateReport, Sentiment, AmountNotStated)
+Rule = Annotated[PolicyUnresolved | NotCovered | Covered | AmountToLimit | AmountToTypical | AmountAtLeast
+                 | PossibleDuplicate | ReusedPhoto | ClaimsFromPhone | ClaimsOnPolicy | LateReport | Sentiment
+                 | AmountNotStated, Field(discriminator="kind")]
+_KINDS: tuple[type[_Rule], ...] = get_args(get_args(Rule)[0])
 KINDS: tuple[str, ...] = tuple(get_args(k.model_fields["kind"].annotation)[0] for k in _KINDS)
-Rule = Annotated[Union[_KINDS], Field(discriminator="kind")]  # noqa: UP007 - a union built from a tuple: X | Y cannot spell it
 
 
 # -- the rule set --------------------------------------------------------------------------------------------------

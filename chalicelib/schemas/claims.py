@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -12,7 +12,10 @@ from chalicelib.domain.errors import DomainError, FieldProblem, MalformedBody, P
 from chalicelib.domain.perils import MOTOR, PERILS, line_of
 from chalicelib.schemas.dates import OffsetDateTime
 
-LossType = Literal[tuple(PERILS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    LossType = str  # the checker sees a string; pydantic, the enum of the perils (domain/perils.py)
+else:
+    LossType = Literal[tuple(PERILS)]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,64}$")]
@@ -144,7 +147,8 @@ def parse_claim(raw: bytes | str, channel: Channel, prefix: str = "") -> ClaimSu
                                              for d in exc.details]) from None
 
 
-def parse_batch(body: Any, channel: Channel, max_claims: int, max_claim_bytes: int) -> list[ClaimSubmission | DomainError]:
+def parse_batch(body: Any, channel: Channel, max_claims: int,
+                max_claim_bytes: int) -> list[ClaimSubmission | DomainError]:
     """A batch body, ``{"claims": [...]}`` with 1 to ``max_claims`` claims and nothing else (else the whole
     request is refused). Each claim is parsed on its own and held to the single route's size limit: it
     is its submission or its error, with fields named ``claims.<index>.…``."""

@@ -13,18 +13,22 @@ class _Message(BaseModel):
     v: Literal[1] = 1
 
 
-class ClaimReceived(_Message):
+class ClaimMessage(_Message):
+    """A message about one claim (the consumers' batch loop reads its id before anything else)."""
+
+    claim_id: str = Field(min_length=4, max_length=64)
+
+
+class ClaimReceived(ClaimMessage):
     """On the scoring queue: a stored claim waits to be scored."""
 
     type: Literal["claim.received"] = "claim.received"
-    claim_id: str = Field(min_length=4, max_length=64)
 
 
-class SurveyNeeded(_Message):
+class SurveyNeeded(ClaimMessage):
     """On the dispatch queue: a scored claim needs a surveyor."""
 
     type: Literal["claim.survey_needed"] = "claim.survey_needed"
-    claim_id: str = Field(min_length=4, max_length=64)
     attempt: int = Field(default=0, ge=0)
 
 
@@ -41,11 +45,10 @@ class ContactRecorded(_Message):
     customer_id: str | None = Field(default=None, max_length=64)
 
 
-class PartnerNotice(_Message):
+class PartnerNotice(ClaimMessage):
     """On the notify queue: tell the claim's partner that its status changed."""
 
     type: Literal["claim.status_changed"] = "claim.status_changed"
-    claim_id: str = Field(min_length=4, max_length=64)
     event_seq: int = Field(ge=1)
     status: str = Field(min_length=1, max_length=32)
     attempt: int = Field(default=0, ge=0)

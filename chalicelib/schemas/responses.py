@@ -140,7 +140,10 @@ class TimelineEntryOut(_Out):
     actor: str
 
 
-class ClaimOut(_Out):
+class _ClaimCore(_Out):
+    """What the partner's and the agent's views of a claim share; each adds its own decision, timeline,
+    survey and links (the agent's hold more)."""
+
     claim_id: str
     status: ClaimStatus
     channel: Channel
@@ -157,9 +160,15 @@ class ClaimOut(_Out):
     surveyor_id: str | None
     resolution: ResolutionOut | None
     coverage: CoverageOut | None
+
+
+_OUTCOME = "Once decided: the result and its reason for the customer."
+
+
+class ClaimOut(_ClaimCore):
     decision: DecisionSummaryOut | None
     timeline: list[TimelineEntryOut]
-    outcome: OutcomeOut | None = Field(description="Once decided: the result and its reason for the customer.")
+    outcome: OutcomeOut | None = Field(description=_OUTCOME)
     survey: SurveyProgressOut | None = Field(description="While a surveyor is being found or is assigned.")
     links: SelfLink
 
@@ -214,12 +223,13 @@ class SurveyOut(_Out):
     assessed_at: str | None
 
 
-class AgentClaimOut(ClaimOut):
-    triage: TriageOut
+class AgentClaimOut(_ClaimCore):
+    decision: AgentDecisionOut | None
+    timeline: list[AgentTimelineEntryOut]
+    outcome: OutcomeOut | None = Field(description=_OUTCOME)
     survey: SurveyOut | None = Field(description="The field survey, once completed.")
-    decision: AgentDecisionOut | None  # type: ignore[assignment]
-    timeline: list[AgentTimelineEntryOut]  # type: ignore[assignment]
-    links: AgentLinks  # type: ignore[assignment]
+    links: AgentLinks
+    triage: TriageOut
 
 
 class AgentQueueOut(_Out):

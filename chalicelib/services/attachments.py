@@ -18,7 +18,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ids import new_attachment_id
 from chalicelib.observability import logger, traced
-from chalicelib.services.ports import AttachmentIndex, AttachmentStore, ClaimQueue, ClaimRepository, Telemetry
+from chalicelib.services.ports import AttachmentIndex, AttachmentStore, ClaimQueue, ClaimRepository, Notifier, Telemetry
 
 UPLOAD_EXPIRES_SECONDS = 600
 _RECORD_ATTEMPTS = 5
@@ -41,7 +41,7 @@ class AttachmentService:
     def __init__(self, claims: ClaimRepository, store: AttachmentStore, index: AttachmentIndex, telemetry: Telemetry,
                  allowed_types: tuple[str, ...], max_bytes: int,
                  clock: Callable[[], datetime] = claim_domain.utc_now, queue: ClaimQueue | None = None,
-                 notifier=None):
+                 notifier: Notifier | None = None):
         self._claims = claims
         self._store = store
         self._index = index
@@ -86,7 +86,8 @@ class AttachmentService:
                 logger.warning("attachment for an unknown claim; ignored", extra={"claim_id": claim_id})
                 return "ignored"
             attachment = Attachment(claim_id, attachment_id, key, len(data), sha256, phash, content_type, seen)
-            detail = {"attachment_id": attachment_id, "sha256": sha256, "phash": phash, "size": len(data)}
+            detail: dict[str, object] = {"attachment_id": attachment_id, "sha256": sha256, "phash": phash,
+                                         "size": len(data)}
             if seen:
                 detail["seen_on_claims"] = list(seen)
             now = self._clock()

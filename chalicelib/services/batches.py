@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from chalicelib.domain.claim import Claim
 from chalicelib.observability import logger
-from chalicelib.services.ports import ClaimQueue, ClaimRepository, Telemetry
+from chalicelib.services.ports import ClaimRepository, DeferredSends, Telemetry
 
 
 class HandedBack(Exception):
@@ -44,7 +44,7 @@ class Preloaded:
 
 
 @contextmanager
-def consumer_batch(claims: ClaimRepository, queue: ClaimQueue, telemetry: Telemetry, claim_ids: list[str],
+def consumer_batch(claims: ClaimRepository, queue: DeferredSends, telemetry: Telemetry, claim_ids: list[str],
                    required: frozenset[str] = frozenset({"dispatch"}), once: bool = True) -> Iterator[Preloaded]:
     """A message of a ``required`` kind that was not sent fails its claim's record. Otherwise (a partner
     notice produced by a status change) it is logged and counted, as when it is sent on its own: the

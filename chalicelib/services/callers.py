@@ -84,7 +84,8 @@ class CallerService:
             policies=sorted(self._policies.by_phone(phone), key=lambda p: (p.ends_on, p.policy_number), reverse=True),
             open_claims=[c for c in claims if claim_domain.ClaimStatus(c.status) not in CLOSED_STATUSES],
             # a few more than shown: a step recorded twice still leaves the list full
-            contacts=one_per_step(self._directory.recent_contacts(phone, 2 * SCREEN_POP_CONTACTS))[:SCREEN_POP_CONTACTS],
+            contacts=one_per_step(
+                self._directory.recent_contacts(phone, 2 * SCREEN_POP_CONTACTS))[:SCREEN_POP_CONTACTS],
         )
 
     def record(self, contact: Contact) -> None:
@@ -143,7 +144,8 @@ class PhoneIntake:
         queue, skipped when ``seconds_left`` (the caller's remaining time: Connect waits 8 s) is below
         CONTACT_MIN_SECONDS."""
         if report.loss_type not in PERILS:
-            raise ValidationFailed("The loss type is not known.", [FieldProblem("loss.type", "is not a known loss type")])
+            raise ValidationFailed("The loss type is not known.",
+                                   [FieldProblem("loss.type", "is not a known loss type")])
         now = self._clock()
         occurred_at = report.occurred_at or now
         contact_at = report.contact_at or now
@@ -172,6 +174,6 @@ class PhoneIntake:
                                                      key_names_the_report=True, contact=contact))
         # Stored with the claim, or a retry of this call (recorded the first time): nothing more to record.
         if phone and accepted.already_reported and (seconds_left is None or seconds_left() > CONTACT_MIN_SECONDS):
-            self._callers.record(Contact(phone, contact_at, report.channel.value, "claim_already_reported", report.call_id,
-                                         accepted.claim_id))
+            self._callers.record(Contact(phone, contact_at, report.channel.value, "claim_already_reported",
+                                         report.call_id, accepted.claim_id))
         return accepted

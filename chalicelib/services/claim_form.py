@@ -68,7 +68,7 @@ class ClaimFormService:
         number, e164 = normalise_policy_number(policy_number), normalise_phone(phone)
         problems = ([FieldProblem("policy_number", "is not a policy number")] if not number else []) + \
                    ([FieldProblem("phone", "is not a phone number")] if not e164 else [])
-        if problems:
+        if problems or number is None or e164 is None:
             raise ValidationFailed("The form is not valid.", problems)
         self._count(e164, client_address)
         policy = self._policies.by_number(number)
@@ -84,7 +84,8 @@ class ClaimFormService:
         policy, product = self.check_policy(form.policy_number, form.phone, client_address)
         sub = form.submission
         if sub.loss_type not in product.perils:
-            raise ValidationFailed("The claim is not valid.", [FieldProblem("loss_type", "is not covered by this policy")])
+            raise ValidationFailed("The claim is not valid.",
+                                   [FieldProblem("loss_type", "is not covered by this policy")])
         sub = replace(sub, policy_number=policy.policy_number, claimant_phone=policy.holder_phone)
         accepted = self._intake.submit(IntakeRequest(PUBLIC_OWNER, sub, f"form:{form.submission_key}",
                                                      correlation_id=correlation_id))

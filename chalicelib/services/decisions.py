@@ -88,7 +88,8 @@ class DecisionService:
     def _apply(self, claim: Claim, agent_id: str, decision: Decision, role: str) -> tuple[Claim, ClaimEvent]:
         reason = (decision.reason or "").strip() or None
         if reason and len(reason) > MAX_REASON:
-            raise ValidationFailed("The reason is too long.", [FieldProblem("reason", f"at most {MAX_REASON} characters")])
+            raise ValidationFailed("The reason is too long.",
+                                   [FieldProblem("reason", f"at most {MAX_REASON} characters")])
         if decision.reason_code is not None and decision.action is Action.ACCEPT:
             raise ValidationFailed("Only a rejection or an override has a reason code.", [FieldProblem(
                 "reason_code", "only with decision reject or override")])
@@ -97,36 +98,39 @@ class DecisionService:
             raise ValidationFailed("The reason code is not known.", [FieldProblem(
                 "reason_code", f"must be one of {', '.join(REJECTION_REASONS)}")])
         actor, now = f"agent:{agent_id}", self._clock()
-        common = dict(actor=actor, kind="claim.decided", at=now, decided_by=agent_id, decision=decision.action.value,
-                      decision_reason=reason)
+
+        def decided(target: ClaimStatus, **changes: object) -> tuple[Claim, ClaimEvent]:
+            return claim.transition(target, actor=actor, kind="claim.decided", at=now, decided_by=agent_id,
+                                    decision=decision.action.value, decision_reason=reason, **changes)
+
         if decision.action is Action.ACCEPT:
             if not claim.covered or claim.payable is None:
                 raise Unprocessable("There is no suggested payout to accept: override with an amount, or reject.")
-            return claim.transition(ClaimStatus.APPROVED, approved_amount=claim.payable, **common)
+            return decided(ClaimStatus.APPROVED, approved_amount=claim.payable)
         if decision.action is Action.OVERRIDE:
             problems = []
             if decision.amount is None or decision.amount <= 0:
                 problems.append(FieldProblem("amount", "an amount greater than 0 is required"))
             if not reason:
                 problems.append(FieldProblem("reason", "a reason is required"))
-            if problems:
+            if problems or decision.amount is None:
                 raise ValidationFailed("The override is not complete.", problems)
-            return self._override(claim, agent_id, decision, role, common)
+            return self._override(claim, agent_id, decision, decision.amount, role, decided)
         if not reason:
             raise ValidationFailed("The rejection is not complete.", [FieldProblem("reason", "a reason is required")])
-        return claim.transition(ClaimStatus.REJECTED, reason_code=decision.reason_code, **common)
+        return decided(ClaimStatus.REJECTED, reason_code=decision.reason_code)
 
-    def _override(self, claim: Claim, agent_id: str, decision: Decision, role: str,
-                  common: dict) -> tuple[Claim, ClaimEvent]:
+    def _override(self, claim: Claim, agent_id: str, decision: Decision, amount: Decimal, role: str,
+                  decided: Callable[..., tuple[Claim, ClaimEvent]]) -> tuple[Claim, ClaimEvent]:
         """Capped by the cover's limit (a supervisor may exceed it only explicitly), and above the
         claimed amount only with a reason code; the timeline keeps the code and any limit exceeded."""
         product = self._products.get(claim.product) if claim.product else None
         limit = product.limit if product else None
         claimed = claim.submission.amount
-        check = check_override(decision.amount, claimed, limit, reason_code=decision.reason_code,
+        check = check_override(amount, claimed, limit, reason_code=decision.reason_code,
                                exceeds_limit=decision.exceeds_limit, supervisor=role == "supervisor")
-        after, event = claim.transition(ClaimStatus.APPROVED, approved_amount=decision.amount, **common)
-        detail = {**event.detail, "amount": str(decision.amount), "claimed_amount": str(claimed)}
+        after, event = decided(ClaimStatus.APPROVED, approved_amount=amount)
+        detail = {**event.detail, "amount": str(amount), "claimed_amount": str(claimed)}
         if check.reason_code:
             detail["reason_code"] = check.reason_code
         if check.limit_exceeded:

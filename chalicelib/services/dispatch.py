@@ -13,7 +13,14 @@ from chalicelib.domain.surveyor import DEFAULT_MAX_RINGS, Surveyor, candidates_b
 from chalicelib.observability import logger, traced
 from chalicelib.services.attention import mark_needs_attention
 from chalicelib.services.batches import Preloaded, consumer_batch
-from chalicelib.services.ports import AssignOutcome, ClaimQueue, ClaimRepository, SurveyorRepository, Telemetry
+from chalicelib.services.ports import (
+    AssignOutcome,
+    ClaimQueue,
+    ClaimRepository,
+    Notifier,
+    SurveyorRepository,
+    Telemetry,
+)
 
 ACTOR = "system:dispatch"
 MAX_DELAY_SECONDS = 900  # SQS's longest message delay
@@ -28,7 +35,8 @@ def retry_delay(attempt: int, base_seconds: int) -> int:
 class DispatchService:
     def __init__(self, claims: ClaimRepository, surveyors: SurveyorRepository, queue: ClaimQueue,
                  telemetry: Telemetry, retry_base_seconds: int = 30, clock=utc_now,
-                 max_rings: int = DEFAULT_MAX_RINGS, escalate_after_seconds: int = 2 * 3600, notifier=None):
+                 max_rings: int = DEFAULT_MAX_RINGS, escalate_after_seconds: int = 2 * 3600,
+                 notifier: Notifier | None = None):
         self._claims = claims
         self._surveyors = surveyors
         self._queue = queue
@@ -74,7 +82,10 @@ class DispatchService:
                 logger.info("surveyor assigned", extra={"claim_id": claim_id, "surveyor_id": surveyor.surveyor_id})
                 return after.status
             if outcome is AssignOutcome.CLAIM_CHANGED:
-                claim = self._claims.get(claim_id)
+                changed = self._claims.get(claim_id)
+                if changed is None:  # claims are never deleted: only a broken table gets here
+                    raise NotFound(f"claim {claim_id} does not exist")
+                claim = changed
                 if claim.status not in _DISPATCHABLE:
                     return claim.status
         return self._wait(claim, correlation_id, attempt)

@@ -92,37 +92,42 @@ class IntakeService:
     def submit_many(self, requests: list[IntakeRequest]) -> list[Accepted | DomainError]:
         """Each request on its own: a replay or a conflict in one never affects another."""
         news = [self._new_claim(r) for r in requests]
-        seen: dict[str, int] = {}
-        results: list[Accepted | DomainError | None] = [None] * len(news)
+        seen: dict[str, tuple[int, IdempotencyRecord]] = {}  # key -> its first position and record
+        repeats: dict[int, int] = {}  # position of a repeat -> position of its first occurrence
+        answers: dict[int, Accepted | DomainError] = {}
         to_store: list[int] = []
         for i, new in enumerate(news):
-            key = new.idempotency.key if new.idempotency else None
-            if key is not None and key in seen:  # the same key twice in one batch
-                results[i] = self._same_batch_duplicate(news[seen[key]], new)
+            record = new.idempotency
+            if record is not None and record.key in seen:  # the same key twice in one batch
+                first, first_record = seen[record.key]
+                conflict = self._same_batch_duplicate(first_record, record)
+                if conflict is not None:
+                    answers[i] = conflict
+                else:
+                    repeats[i] = first
                 continue
-            if key is not None:
-                seen[key] = i
+            if record is not None:
+                seen[record.key] = (i, record)
             to_store.append(i)
         outcomes = self._claims.add_many([news[i] for i in to_store]) if to_store else []
         stored: list[NewClaim] = []
-        for i, existing in zip(to_store, outcomes):
+        for i, existing in zip(to_store, outcomes, strict=True):
             if existing is None or _own_write(existing, news[i]):
                 stored.append(news[i])
-                results[i] = Accepted(news[i].claim.claim_id, ClaimStatus.RECEIVED)
+                answers[i] = Accepted(news[i].claim.claim_id, ClaimStatus.RECEIVED)
             else:
                 try:
-                    results[i] = self._replay(existing, news[i])
+                    answers[i] = self._replay(existing, news[i])
                 except DomainError as exc:
-                    results[i] = exc
-        for i, r in enumerate(results):  # resolve in-batch duplicates against their first occurrence
-            if r is None:
-                first = results[seen[news[i].idempotency.key]]
-                results[i] = first if isinstance(first, DomainError) else Accepted(first.claim_id, first.status, True)
+                    answers[i] = exc
+        for i, first in repeats.items():  # a repeat is answered as its first occurrence was
+            found = answers[first]
+            answers[i] = found if isinstance(found, DomainError) else Accepted(found.claim_id, found.status, True)
         self._enqueue(stored)
         if stored:
             self._telemetry.count("ClaimsReceived", len(stored), channel=stored[0].claim.submission.channel.value)
         logger.info("claim batch received", extra={"stored": len(stored), "items": len(requests)})
-        return results  # type: ignore[return-value]
+        return [answers[i] for i in range(len(news))]
 
     @traced
     def submit_batch(self, owner: str, items: list[ClaimSubmission | DomainError],
@@ -132,7 +137,8 @@ class IntakeService:
         external_ref is its key: a batch is not idempotent as a whole."""
         parsed = [(index, item) for index, item in enumerate(items) if isinstance(item, ClaimSubmission)]
         requests = [IntakeRequest(owner, submission, None, correlation_id=correlation_id) for _, submission in parsed]
-        outcomes = dict(zip((index for index, _ in parsed), self.submit_many(requests) if requests else []))
+        answers = self.submit_many(requests) if requests else []
+        outcomes = dict(zip((index for index, _ in parsed), answers, strict=True))
         return [item if isinstance(item, DomainError) else outcomes[index] for index, item in enumerate(items)]
 
     def get_for_owner(self, owner: str, claim_id: str) -> Claim:
@@ -167,7 +173,8 @@ class IntakeService:
             status = claim.status if claim else ClaimStatus.RECEIVED
             same_report = new.idempotency is not None and existing.key == new.idempotency.key
             return Accepted(existing.claim_id, status, replayed=True, already_reported=not same_report)
-        if existing.fingerprint != new.idempotency.fingerprint:
+        ours = new.idempotency.fingerprint if new.idempotency else None  # (a taken key implies one)
+        if existing.fingerprint != ours:
             if new.external_ref is not None and existing.key == new.external_ref.key:
                 raise IdempotencyConflict("This external_ref was already used for a different claim.")
             raise IdempotencyConflict("This idempotency key was already used for a different claim.")
@@ -176,8 +183,8 @@ class IntakeService:
         return Accepted(existing.claim_id, status, replayed=True)
 
     @staticmethod
-    def _same_batch_duplicate(first: NewClaim, again: NewClaim) -> DomainError | None:
-        if first.idempotency.fingerprint != again.idempotency.fingerprint:
+    def _same_batch_duplicate(first: IdempotencyRecord, again: IdempotencyRecord) -> DomainError | None:
+        if first.fingerprint != again.fingerprint:
             return IdempotencyConflict("This idempotency key was already used for a different claim.")
         return None
 

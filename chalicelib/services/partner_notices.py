@@ -171,7 +171,8 @@ class NotificationService:
     def _payload(claim: Claim, notice: Notice) -> dict:
         """What the partner is told: ids, status and decision; no personal data."""
         payload = {"type": "claim.status_changed", "claim_id": claim.claim_id, "event_seq": notice.event_seq,
-                   "status": notice.status, "at": iso(notice.at or claim.updated_at), "external_ref": claim.submission.external_ref}
+                   "status": notice.status, "at": iso(notice.at or claim.updated_at),
+                   "external_ref": claim.submission.external_ref}
         if claim.segment:
             payload["segment"] = claim.segment.value
         if claim.surveyor_id and notice.status == ClaimStatus.SURVEYOR_ASSIGNED.value:

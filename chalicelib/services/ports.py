@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import enum
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ContextManager, Protocol
+from typing import Protocol
 
 from chalicelib.domain.attachment import Attachment
 from chalicelib.domain.caller import CallerClaim, Contact, CustomerRecord
@@ -113,7 +114,26 @@ class PartnerDirectory(Protocol):
     def by_key_hash(self, key_hash: str) -> PartnerIdentity | None: ...
 
 
-class ClaimQueue(Protocol):
+class DeferredSends(Protocol):
+    def deferred(self) -> AbstractContextManager[Outbox]:
+        """Within it (this thread), messages are held and sent together on exit; the outbox's
+        ``unsent`` then lists (kind, claim id) of those not taken: ``scoring``, ``dispatch``, ``notify``,
+        ``notify-dlq``."""
+
+
+class NotifyQueue(DeferredSends, Protocol):
+    """The partner-notice queue and its dead-letter queue."""
+
+    def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
+                  delay_seconds: int = 0, at: datetime | None = None) -> None: ...
+
+    def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
+                               correlation_id: str | None, at: datetime | None = None) -> None: ...
+
+
+class ClaimQueue(NotifyQueue, Protocol):
+    """Every queue a claim moves through: scoring, dispatch, and the partner notices."""
+
     def to_scoring(self, claim_id: str, correlation_id: str | None, delay_seconds: int = 0) -> None: ...
 
     def many_to_scoring(self, claims: list[tuple[str, str | None]]) -> list[str]:
@@ -124,11 +144,6 @@ class ClaimQueue(Protocol):
 
     def to_dispatch(self, claim_id: str, correlation_id: str | None, attempt: int = 0,
                     delay_seconds: int = 0) -> None: ...
-
-    def deferred(self) -> ContextManager[Outbox]:
-        """Within it (this thread), messages are held and sent together on exit; the outbox's
-        ``unsent`` then lists (kind, claim id) of those not taken: ``scoring``, ``dispatch``, ``notify``,
-        ``notify-dlq``."""
 
 
 class Outbox(Protocol):
@@ -212,14 +227,6 @@ class Notifier(Protocol):
 
 
 # -- partner notices (services/partner_notices.py) -------------------------------------------------
-
-class NotifyQueue(Protocol):
-    def to_notify(self, claim_id: str, event_seq: int, status: str, correlation_id: str | None, attempt: int = 0,
-                  delay_seconds: int = 0, at: datetime | None = None) -> None: ...
-
-    def to_notify_dead_letters(self, claim_id: str, event_seq: int, status: str, attempt: int,
-                               correlation_id: str | None, at: datetime | None = None) -> None: ...
-
 
 class PartnerCallbacks(Protocol):
     def callback_url(self, partner_id: str) -> str | None: ...

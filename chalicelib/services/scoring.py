@@ -19,7 +19,7 @@ from chalicelib.domain.scoring_rules import RuleSet, load_rules
 from chalicelib.observability import logger, traced
 from chalicelib.services.attention import mark_needs_attention
 from chalicelib.services.batches import Preloaded, consumer_batch
-from chalicelib.services.ports import ClaimHistory, ClaimQueue, ClaimRepository, Telemetry
+from chalicelib.services.ports import ClaimHistory, ClaimQueue, ClaimRepository, Notifier, Telemetry
 from chalicelib.services.resolve import PolicyResolver
 
 ACTOR = "system:scoring"
@@ -37,7 +37,7 @@ class _Silent:
 class ScoringService:
     def __init__(self, claims: ClaimRepository, queue: ClaimQueue, telemetry: Telemetry,
                  resolver: PolicyResolver, products: Catalogue, clock=utc_now, history: ClaimHistory | None = None,
-                 notifier=None, rules: RuleSet | None = None):
+                 notifier: Notifier | None = None, rules: RuleSet | None = None):
         self._claims = claims
         self._queue = queue
         self._telemetry = telemetry
@@ -71,13 +71,17 @@ class ScoringService:
                 self._claims.save(claim, after, events)
             except ConcurrentUpdate:
                 logger.info("claim changed while scoring; taking the stored state", extra={"claim_id": claim_id})
-                claim = self._claims.get(claim_id)
+                stored = self._claims.get(claim_id)
+                if stored is None:  # claims are never deleted: only a broken table gets here
+                    raise NotFound(f"claim {claim_id} does not exist") from None
+                claim = stored
             else:
                 claim = after
+                segment = after.segment.value if after.segment else "NONE"  # scoring always sets one
                 self._notifier.status_changed(after)
-                self._telemetry.count("ClaimsScored", 1, segment=after.segment.value)
-                self._telemetry.count("PolicyResolution", 1, outcome=after.resolution)
-                logger.info("claim scored", extra={"claim_id": claim_id, "segment": after.segment.value,
+                self._telemetry.count("ClaimsScored", 1, segment=segment)
+                self._telemetry.count("PolicyResolution", 1, outcome=after.resolution or "NONE")
+                logger.info("claim scored", extra={"claim_id": claim_id, "segment": segment,
                                                    "score": after.score, "resolution": after.resolution,
                                                    "matched_by": after.matched_by, "covered": after.covered})
         if claim.status is ClaimStatus.AWAITING_PHOTOS:
@@ -241,8 +245,8 @@ def _delay_until(now: datetime, due: datetime) -> int:
 
 
 def _resolution_detail(resolution: Resolution, coverage: Coverage | None) -> dict:
-    detail = {"outcome": resolution.outcome.value,
-              "keys_tried": [k.value for k in resolution.keys_tried]}
+    detail: dict[str, object] = {"outcome": resolution.outcome.value,
+                                 "keys_tried": [k.value for k in resolution.keys_tried]}
     if resolution.matched_by:
         detail["matched_by"] = resolution.matched_by.value
     if resolution.policy:

@@ -45,23 +45,26 @@ class SurveyorService:
             return claim  # already completed (a retry) or moved on by a person
         now = self._clock()
         notes = (notes or "").strip()[:MAX_REASON] or None
-        detail = {"assessed_amount": str(assessed_amount)} if assessed_amount is not None else {}
+        payable = self._payable_after_survey(claim, assessed_amount) if assessed_amount is not None else None
+        detail: dict[str, object] = {"assessed_amount": str(assessed_amount)} if assessed_amount is not None else {}
         if notes:
             detail["notes"] = notes
-        assessment = dict(survey_notes=notes, assessed_by=surveyor_id, assessed_at=now)
-        if assessed_amount is not None:
-            assessment["assessed_amount"] = assessed_amount
-            payable = self._payable_after_survey(claim, assessed_amount)
-            if payable is not None:
-                assessment["payable"] = payable
-                detail["suggested_payout"] = {"previous": None if claim.payable is None else str(claim.payable),
-                                              "new": str(payable)}
-        done, e1 = claim.transition(ClaimStatus.SURVEY_COMPLETED, actor=f"surveyor:{surveyor_id}",
-                                    kind="claim.survey_completed", at=now, **assessment)
+        if payable is not None:
+            detail["suggested_payout"] = {"previous": None if claim.payable is None else str(claim.payable),
+                                          "new": str(payable)}
+        # Without an assessed amount, the claim keeps its amount and suggestion as they were.
+        done, e1 = claim.transition(
+            ClaimStatus.SURVEY_COMPLETED, actor=f"surveyor:{surveyor_id}", kind="claim.survey_completed", at=now,
+            survey_notes=notes, assessed_by=surveyor_id, assessed_at=now,
+            assessed_amount=claim.assessed_amount if assessed_amount is None else assessed_amount,
+            payable=claim.payable if payable is None else payable)
         e1 = replace(e1, detail=detail)
         review, e2 = done.transition(ClaimStatus.IN_REVIEW, actor="system:dispatch", kind="claim.routed", at=now)
         if not self._claims.complete_survey(surveyor_id, claim, review, [e1, e2]):
-            return self._claims.get(claim_id)  # someone else completed it meanwhile
+            current = self._claims.get(claim_id)  # someone else completed it meanwhile
+            if current is None:  # claims are never deleted: only a broken table gets here
+                raise NotFound("No such assignment.")
+            return current
         self._telemetry.count("SurveysCompleted", 1)
         self._notifier.status_changed(review)
         return review

@@ -152,3 +152,25 @@ def test_one_name_per_object_in_the_container():
         for name, value in objects.items():
             by_identity.setdefault(id(value), []).append(name)
     assert [names for names in by_identity.values() if len(names) > 1] == []
+
+
+def test_every_port_is_checked_against_what_stands_for_it():
+    # GIVEN the Protocols of services/ports.py
+    # WHEN the container's fields (the real adapters) and tests/port_checks.py (the fakes) are read,
+    #      with the ports those extend or return
+    # THEN every port is among them: mypy verifies each against an implementation
+    tree = ast.parse((PACKAGE / "services" / "ports.py").read_text(encoding="utf-8"))
+    protocols = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)
+                 and any(ast.unparse(base) == "Protocol" for base in node.bases)}
+    from chalicelib.bootstrap import Container
+
+    checked = {str(annotation) for annotation in Container.__annotations__.values()}
+    checked |= {node.attr for node in ast.walk(ast.parse((ROOT / "tests" / "port_checks.py").read_text()))
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ports"}
+    pending = [name for name in checked if name in protocols]
+    while pending:  # a checked port checks the ports it extends and the ones its methods answer
+        node = protocols[pending.pop()]
+        named = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} & set(protocols)
+        pending += sorted(named - checked)
+        checked |= named
+    assert sorted(set(protocols) - checked) == []
