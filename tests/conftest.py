@@ -15,7 +15,7 @@ os.environ.update(
 )
 
 from chalicelib.services.auth import hash_api_key  # noqa: E402 - after the environment is safe
-from infra import seed as _demo  # noqa: E402
+from infra import seed as _demo  # noqa: E402 - after the environment is safe
 
 # The hotline's demo credentials, as the local stack sets them (the agent token only as its hash).
 os.environ.update(

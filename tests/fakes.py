@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import threading
 import uuid
-from contextlib import contextmanager
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from chalicelib.domain.claim import Channel, Claim, ClaimEvent, ClaimStatus, ClaimSubmission, Location, received
@@ -309,7 +309,7 @@ def new_claim(*, owner: str = "eleme", key: str | None = None, sub: ClaimSubmiss
     claim_id = claim_id or new_claim_id()
     scoped = f"{owner}#{key}" if key else None
     claim, event = received(claim_id, owner, sub, idempotency_key=scoped, correlation_id="corr-1",
-                             actor=f"partner_api:{owner}", at=ms(at or datetime.now(timezone.utc)))
+                             actor=f"partner_api:{owner}", at=ms(at or datetime.now(UTC)))
     record = IdempotencyRecord(scoped, claim_id, sub.fingerprint()) if scoped else None
     return NewClaim(claim, event, record)
 
@@ -318,7 +318,7 @@ class Clock:
     """A settable clock for services that take ``clock=``; ``advance`` moves it forward."""
 
     def __init__(self, start: datetime | None = None):
-        self.now = start or ms(datetime.now(timezone.utc))
+        self.now = start or ms(datetime.now(UTC))
 
     def __call__(self) -> datetime:
         return self.now

@@ -205,7 +205,8 @@ def test_a_small_claim_with_a_photo_goes_from_the_form_to_approved(local_stack: 
     # WHEN the policy holder finds their policy with its number and their phone as they would type it ...
     find_policy(page, "PA2026000123", "138 0013 8000")
     # ... and says what happened: a 45.50 yuan food-safety loss yesterday in Pudong, with the photo
-    fill_claim(page, "food_safety", "310115", "昨天中午点的外卖吃完后肚子疼，去药店买了药，附上小票照片。", "45.50", when)
+    fill_claim(page, "food_safety", "310115", "昨天中午点的外卖吃完后肚子疼，去药店买了药，附上小票照片。", "45.50",
+               when)
     page.set_input_files("#photos", photo)
     expect(page.locator("#photo-list li")).to_have_count(1)
     expect(page.locator("#photo-list li")).to_contain_text("receipt.png")

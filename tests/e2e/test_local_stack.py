@@ -13,8 +13,8 @@ import re
 import signal
 import subprocess
 import time
-import uuid
 import urllib.parse
+import uuid
 
 import pytest
 

@@ -1,7 +1,7 @@
 """Reading synthesized CloudFormation templates in the infra tests."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def resources(template: dict, type_: str) -> dict[str, dict]:

@@ -17,6 +17,10 @@ from pathlib import Path
 
 import pytest
 
+# The integration tier's fixtures (moto in-process, the Chalice test client, the queues), for the IAM
+# conformance test, which runs every function against moto. None of them is autouse.
+from tests.integration.conftest import aws, client, pipeline, queues  # noqa: F401 - offered as fixtures
+
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # Node 20 works; it only warns
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

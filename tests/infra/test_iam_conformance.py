@@ -27,13 +27,21 @@ from infra.cdk.chalice_app import ChaliceApp
 from infra.seed import DEMO_AGENT_TOKEN
 from tests.fakes import claim_body, motor_claim_body
 from tests.infra.cfn import as_list, getatt_target, props
-from tests.integration.conftest import ELEME, MOTOR, aws, client, pipeline, post_claim, queues  # noqa: F401 - fixtures
-from tests.integration.test_agent_decisions import decide, surveyor_headers, version_of
-from tests.integration.test_hotline_connect import flow_event
-from tests.integration.test_hotline_twilio import GATHER_ZH, VOICE, digits, incoming_call, post_form
-from tests.integration.test_hotline_vendor_events import call_started, claim_reported, post_event
+from tests.integration.agents import decide, surveyor_headers, version_of
 from tests.integration.callbacks import deliver_all_notices, partner_callback
-from tests.integration.test_public_claims import photo, status, submit, upload
+from tests.integration.claim_form import photo, status, submit, upload
+from tests.integration.conftest import ELEME, MOTOR, post_claim
+from tests.integration.hotline import (
+    GATHER_ZH,
+    VOICE,
+    call_started,
+    claim_reported,
+    digits,
+    flow_event,
+    incoming_call,
+    post_event,
+    post_form,
+)
 
 REGION, ACCOUNT = "ap-southeast-1", "123456789012"  # moto's account; the region of tests/conftest.py
 AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "application/json"}
@@ -167,8 +175,8 @@ def allowed_pairs(template: dict, function: str) -> list[tuple[list[str], list[s
     for policy in props(role)["Policies"]:
         for statement in as_list(policy["PolicyDocument"]["Statement"]):
             if statement["Effect"] == "Allow":
-                out.append((as_list(statement["Action"]), [_resolve(r, template) for r in as_list(statement["Resource"])],
-                            "Condition" in statement))
+                resources = [_resolve(r, template) for r in as_list(statement["Resource"])]
+                out.append((as_list(statement["Action"]), resources, "Condition" in statement))
     return out
 
 
@@ -192,7 +200,7 @@ def _deployed_without_lookup(call: Call) -> bool:
 
 # -- the flows ---------------------------------------------------------------------------------------
 
-def _run_every_function(client, pipeline, queues, monkeypatch):  # noqa: F811 - fixtures by name
+def _run_every_function(client, pipeline, queues, monkeypatch):
     # partner API: a claim, its replay, a read, a batch
     body = claim_body()
     first = post_claim(client, body)
@@ -267,7 +275,7 @@ def _run_every_function(client, pipeline, queues, monkeypatch):  # noqa: F811 - 
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
 
 
-def test_every_aws_call_of_every_function_is_allowed_by_its_role(synth, recorder, client, pipeline,  # noqa: F811
+def test_every_aws_call_of_every_function_is_allowed_by_its_role(synth, recorder, client, pipeline,
                                                                  queues, monkeypatch):
     # GIVEN every function's main flow run against moto, its AWS calls recorded
     _run_every_function(client, pipeline, queues, monkeypatch)

@@ -237,7 +237,8 @@ def test_connect_functions_are_invokable_by_amazon_connect_only(synth, stage):
         assert FUNCTIONS[name].invoked_by_connect
         logical_id = ChaliceApp.logical_id(name)
         granted = [props(p) for p in permissions
-                   if getatt_target(props(p)["FunctionName"]) == logical_id or props(p)["FunctionName"] == {"Ref": logical_id}]
+                   if getatt_target(props(p)["FunctionName"]) == logical_id
+                   or props(p)["FunctionName"] == {"Ref": logical_id}]
         assert [(p["Principal"], p["Action"]) for p in granted] == [("connect.amazonaws.com", "lambda:InvokeFunction")]
         assert granted[0]["SourceAccount"] == {"Ref": "AWS::AccountId"}
     template(synth, stage).has_resource_properties("AWS::Lambda::Permission", {
@@ -246,7 +247,8 @@ def test_connect_functions_are_invokable_by_amazon_connect_only(synth, stage):
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_only_s3_apigateway_events_and_connect_may_invoke_functions(synth, stage):
-    principals = {props(p)["Principal"] for p in resources(synth.transformed[stage], "AWS::Lambda::Permission").values()}
+    permissions = resources(synth.transformed[stage], "AWS::Lambda::Permission").values()
+    principals = {props(p)["Principal"] for p in permissions}
     assert principals == {"connect.amazonaws.com", "s3.amazonaws.com", "apigateway.amazonaws.com",
                           "events.amazonaws.com"}
 

@@ -4,14 +4,16 @@ receives (moto intercepts AWS endpoints only; urllib reaches it as it is), and t
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
+
+import boto3
 
 from chalicelib.adapters.models import PartnerModel
-from chalicelib.adapters.resources import NOTIFY_QUEUE
+from chalicelib.adapters.resources import NOTIFY_QUEUE, Tables
 
 
 @dataclass
@@ -30,7 +32,7 @@ class CallbackReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.received.append(Received(self.path, self.headers, body))
                 self.send_response(receiver.status)
@@ -75,3 +77,12 @@ def deliver_all_notices(client, queues) -> None:
     while messages := queues.receive(NOTIFY_QUEUE.name):
         client.lambda_.invoke("notify_partners", queues.event(NOTIFY_QUEUE.name, messages))
         queues.delete(NOTIFY_QUEUE.name, messages)
+
+
+def notify(client, queues, messages: list[dict]) -> dict:
+    """One ``notify_partners`` invocation with a real SQS event built from received messages."""
+    return client.lambda_.invoke("notify_partners", queues.event(NOTIFY_QUEUE.name, messages)).payload
+
+
+def delivered_count() -> int:
+    return boto3.client("dynamodb").scan(TableName=Tables.NOTIFICATIONS, Select="COUNT")["Count"]

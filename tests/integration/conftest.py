@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-
 import json
 
 import boto3
@@ -16,6 +15,7 @@ from chalicelib.observability import logger
 from infra.provision import create_all
 from infra.seed import DEMO_PARTNERS, seed
 from infra.sqs_events import queue_arn, receive, sqs_event
+from tests.integration.callbacks import partner_callback
 
 API_KEYS = {p.partner_id: p.api_key for p in DEMO_PARTNERS}
 ELEME = API_KEYS["eleme"]
@@ -212,3 +212,10 @@ def log_output(capsys, caplog):
         yield read
     finally:
         handler.setStream(original)
+
+
+@pytest.fixture
+def receiver(aws):
+    """A partner callback receiver that motor-direct's callback URL points at, for the test's length."""
+    with partner_callback("motor-direct") as callback:
+        yield callback

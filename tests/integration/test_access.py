@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import boto3
@@ -26,19 +26,19 @@ from moto import mock_aws
 
 from app import app
 from chalicelib import bootstrap
-from chalicelib.api.pages import asset_path
 from chalicelib.adapters.models import ApiKeyModel, PartnerModel, SurveyorModel
 from chalicelib.adapters.resources import Tables
+from chalicelib.api.pages import asset_path
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.ids import new_claim_id
 from chalicelib.services.auth import hash_api_key
 from infra.provision import create_all
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_SURVEYOR_TOKENS, seed
 from tests.fakes import claim_body, motor_claim_body
+from tests.integration.claim_form import FORM
 from tests.integration.conftest import ELEME, HELLOBIKE, MOTOR, Pipeline, Queues, post_claim
-from tests.integration.test_hotline_twilio import signature as twilio_signature
-from tests.integration.test_hotline_vendor_events import sign as vendor_signature
-from tests.integration.test_public_claims import FORM
+from tests.integration.hotline import sign as vendor_signature
+from tests.integration.hotline import signature as twilio_signature
 
 REVOKED_KEY = "revoked-key-of-eleme-000001"
 SUSPENDED_KEY = "key-of-a-suspended-partner-01"
@@ -107,7 +107,7 @@ def stack():
         sqs = boto3.client("sqs")
         urls = create_all(sqs, boto3.client("s3"), "ap-southeast-1")
         seed()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         ApiKeyModel(hash_api_key(REVOKED_KEY), partner_id="eleme", active=0, created_at=now).save()
         PartnerModel("suspended-co", name="Suspended partner", active=0, created_at=now).save()
         ApiKeyModel(hash_api_key(SUSPENDED_KEY), partner_id="suspended-co", active=1, created_at=now).save()
@@ -322,7 +322,8 @@ def test_partner_routes_refuse_a_missing_unknown_or_revoked_key(stack, route):
     for name, response in answers.items():
         assert response.status_code == 401, name
         assert json.loads(response.body)["error"]["code"] == "UNAUTHENTICATED", name
-    assert answer(answers["revoked key"]) == answer(answers["unknown key"]) == answer(answers["suspended partner's key"])
+    assert (answer(answers["revoked key"]) == answer(answers["unknown key"])
+            == answer(answers["suspended partner's key"]))
     assert claims_stored() == before
     # AND the partner's own key passes the guard
     assert stack.call(method, path, {"x-api-key": ELEME}, body).status_code not in (401, 403)

@@ -13,13 +13,14 @@ from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.outcome import rejection_message
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_SUPERVISOR_ID, DEMO_SUPERVISOR_TOKEN, DEMO_SURVEYOR_TOKENS
 from tests.fakes import SHANGHAI, claim_body, motor_claim_body
+from tests.integration.agents import AGENT, decide, surveyor_headers, version_of
 from tests.integration.conftest import ELEME, HELLOBIKE, MOTOR, get_claim, post_claim, surveyor_load
+
 
 def days_ago(days: int) -> str:
     return (datetime.now(SHANGHAI) - timedelta(days=days)).replace(microsecond=0).isoformat()
 
 
-AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}", "content-type": "application/json"}
 SUPERVISOR = {"authorization": f"Bearer {DEMO_SUPERVISOR_TOKEN}", "content-type": "application/json"}
 
 
@@ -35,20 +36,6 @@ def in_review(client, pipeline, **body) -> str:
     pipeline.score_all()
     assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.IN_REVIEW
     return claim_id
-
-
-def decide(client, claim_id: str, body: dict, version: int | str | None, as_: dict = AGENT):
-    headers = dict(as_)
-    if version is not None:
-        headers["if-match"] = f'"{version}"' if isinstance(version, int) else version
-    return client.http.post(f"/v1/agent/claims/{claim_id}/decision", headers=headers, body=json.dumps(body))
-
-
-def version_of(client, claim_id: str) -> int:
-    response = client.http.get(f"/v1/agent/claims/{claim_id}", headers=AGENT)
-    assert response.status_code == 200
-    assert response.headers["ETag"] == f'"{json.loads(response.body)["version"]}"'
-    return json.loads(response.body)["version"]
 
 
 # -- queue -------------------------------------------------------------------------------------------
@@ -204,7 +191,8 @@ def test_a_supervisor_exceeds_the_limit_only_by_saying_so_and_the_timeline_recor
     # GIVEN a claim of 135.50 in review on a product whose limit is 500.00
     claim_id = in_review(client, pipeline)
     version = version_of(client, claim_id)
-    body = {"decision": "override", "amount": "800.00", "reason": "court ruling", "reason_code": "statutory_requirement"}
+    body = {"decision": "override", "amount": "800.00", "reason": "court ruling",
+            "reason_code": "statutory_requirement"}
 
     # WHEN a supervisor overrides above the limit without saying so, an agent says so, and the supervisor says so
     unsaid = decide(client, claim_id, body, version, as_=SUPERVISOR)
@@ -341,9 +329,6 @@ def test_a_claim_not_in_review_cannot_be_decided(client, pipeline):
 
 
 # -- surveyors ---------------------------------------------------------------------------------------
-
-def surveyor_headers(surveyor_id: str) -> dict:
-    return {"authorization": f"Bearer {DEMO_SURVEYOR_TOKENS[surveyor_id]}", "content-type": "application/json"}
 
 
 def test_a_surveyor_acts_only_as_themselves(client):

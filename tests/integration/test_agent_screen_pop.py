@@ -6,12 +6,12 @@ import json
 import boto3
 import pytest
 
-from chalicelib.api import connect
 from chalicelib.adapters.resources import CONTACTS_QUEUE, Tables
+from chalicelib.api import connect
 from infra.seed import DEMO_AGENT_TOKEN
 from tests.fakes import yesterday_in_shanghai
 from tests.integration.conftest import MOTOR, post_claim
-from tests.integration.test_hotline_connect import flow_event, identify, report
+from tests.integration.hotline import flow_event, identify, report
 
 ZHAO = "+8613600136000"  # two policies, ID number 310115198503120039
 AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
@@ -28,8 +28,8 @@ def _time_enough_for_contact_entries(monkeypatch):
 
 def screen_pop(client, phone: str, headers: dict | None = None):
     """The screen pop as an agent's desk asks for it: the number in the body, never in the URL."""
-    return client.http.post(LOOKUP, headers={"content-type": "application/json", **(AGENT if headers is None else headers)},
-                            body=json.dumps({"phone": phone}))
+    headers = {"content-type": "application/json", **(AGENT if headers is None else headers)}
+    return client.http.post(LOOKUP, headers=headers, body=json.dumps({"phone": phone}))
 
 
 def test_screen_pop_needs_an_agent_token(client):
@@ -118,8 +118,8 @@ def test_the_old_screen_pop_route_answers_the_same_marked_as_deprecated(client, 
 def test_claims_from_partners_on_the_callers_number_show_as_open(client, pipeline):
     # GIVEN a partner claim whose claimant phone is the caller's, written loosely
     body = {"policy": {"number": "PM2026000790"}, "claimant": {"phone": "186 0018 6000"},
-            "loss": {"type": "motor_glass", "occurred_at": yesterday_in_shanghai().isoformat(), "description": "windscreen",
-                     "location": {"region_code": "310115"}},
+            "loss": {"type": "motor_glass", "occurred_at": yesterday_in_shanghai().isoformat(),
+                     "description": "windscreen", "location": {"region_code": "310115"}},
             "amount": {"value": "900.00", "currency": "CNY"}, "vehicle": {"plate": "沪AD12345"}}
     claim_id = json.loads(post_claim(client, body, api_key=MOTOR).body)["claim_id"]
 

@@ -2,9 +2,9 @@
 repository under moto: the fake the unit tests rely on must behave like the real thing."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from chalicelib.domain.surveyor import Surveyor, SurveyorStatus
 from chalicelib.services.ports import ANY_CONTENT, AssignOutcome, ClaimRepository, IdempotencyRecord
 from tests.fakes import FakeClaimRepository, FakeSurveyorRepository, ms, new_claim, submission
 
-NOW = ms(datetime.now(timezone.utc))
+NOW = ms(datetime.now(UTC))
 
 
 @dataclass

@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib import bootstrap
-from chalicelib.adapters.resources import DISPATCH_QUEUE, NOTIFY_QUEUE, SCORING_QUEUE
 from chalicelib.adapters.models import ClaimModel
+from chalicelib.adapters.resources import DISPATCH_QUEUE, NOTIFY_QUEUE, SCORING_QUEUE
 from chalicelib.domain.claim import ClaimStatus
 from devkit.aws_calls import app_clients, count_aws_calls
 from tests.fakes import SHANGHAI, claim_body, new_claim, submission
+from tests.integration.callbacks import delivered_count, notify
 from tests.integration.conftest import post_claim, surveyor_load
-from tests.integration.test_faults import field_claims, motor_claims
-from tests.integration.test_partner_notifications import delivered_count, notify, receiver  # noqa: F401
+from tests.integration.workloads import field_claims, motor_claims
 
 BATCH = 10
 
@@ -76,7 +76,7 @@ def test_a_dispatch_batch_reads_each_region_once_and_never_overfills_a_surveyor(
 
 
 def test_a_notify_batch_reads_the_log_and_claims_once_and_records_deliveries_together(
-        client, queues, pipeline, receiver):  # noqa: F811 - the callback receiver fixture
+        client, queues, pipeline, receiver):
     # GIVEN ten partner notices waiting (ten motor claims scored for a field survey)
     motor_claims(client, BATCH)
     pipeline.score_all()

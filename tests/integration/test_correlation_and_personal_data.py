@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from chalicelib import bootstrap
 from chalicelib.adapters.resources import DISPATCH_QUEUE, SCORING_QUEUE
 from chalicelib.domain.claim import ClaimStatus
-from chalicelib import bootstrap
 from tests.fakes import claim_body, motor_claim_body
 from tests.integration.conftest import MOTOR, post_claim
 

@@ -5,12 +5,13 @@ Threads against a moto *server* (a separate process answering HTTP, as DynamoDB 
 windows of the threads really overlap. Capacity and "one surveyor per claim" must hold through the
 store's conditional transaction alone (``DynamoClaimRepository.assign_surveyor``).
 
-The server is the local stack's (infra/moto_server.py), which answers one request at a time. DynamoDB runs each TransactWriteItems atomically; moto does
-not: its transaction checks and writes item by item, and on a failed condition restores copies of the
-whole tables taken when it began, wiping out whatever other requests wrote meanwhile. Under concurrent
-requests plain ``moto.server`` itself commits more conditional increments than the condition allows,
-with no app code involved. Serialising requests gives each call DynamoDB's atomicity and nothing more:
-the dispatchers' reads and writes still interleave freely between calls, which is where races live."""
+The server is the local stack's (infra/moto_server.py), which answers one request at a time. DynamoDB
+runs each TransactWriteItems atomically; moto does not: its transaction checks and writes item by
+item, and on a failed condition restores copies of the whole tables taken when it began, wiping out
+whatever other requests wrote meanwhile. Under concurrent requests plain ``moto.server`` itself
+commits more conditional increments than the condition allows, with no app code involved.
+Serialising requests gives each call DynamoDB's atomicity and nothing more: the dispatchers' reads and
+writes still interleave freely between calls, which is where races live."""
 from __future__ import annotations
 
 import threading
@@ -22,8 +23,8 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.adapters.claims import DynamoClaimRepository
-from chalicelib.adapters.surveyors import DynamoSurveyorRepository
 from chalicelib.adapters.models import ALL_MODELS, SurveyorModel
+from chalicelib.adapters.surveyors import DynamoSurveyorRepository
 from chalicelib.domain.claim import ClaimStatus
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.intake import IntakeRequest

@@ -17,9 +17,8 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Callable
 
 import boto3
 import botocore.retries.standard
@@ -30,14 +29,13 @@ from moto.core.models import botocore_stubber
 
 from chalicelib import bootstrap
 from chalicelib.adapters.resources import CONTACTS_QUEUE, DISPATCH_QUEUE, NOTIFY_QUEUE, SCORING_QUEUE, Tables
-from chalicelib.domain.claim import ClaimStatus, utc_now
-from chalicelib.services.reconcile import Reconciler
-from infra import redrive
+from chalicelib.domain.claim import ClaimStatus
 from devkit.aws_calls import app_clients
-from tests.fakes import SHANGHAI, FakeTelemetry, claim_body, motor_claim_body, yesterday_in_shanghai
+from infra import redrive
+from tests.fakes import claim_body, yesterday_in_shanghai
 from tests.integration.conftest import MOTOR, post_claim
-from tests.integration.test_hotline_connect import flow_event, report
-from tests.integration.test_hotline_vendor_events import claim_reported, post_event
+from tests.integration.hotline import claim_reported, flow_event, post_event, report
+from tests.integration.workloads import contact_message, field_claims, later
 
 THROTTLES = ["ProvisionedThroughputExceededException", "ThrottlingException"]
 FORM = {"submission_key": "0e4c1a52-7d1e-4b2a-9f0c-5a3b8c9d2e11", "policy_number": "PA2026000123",
@@ -147,13 +145,6 @@ def faults(client, monkeypatch):
     injected = AwsFaults(app_clients())
     yield injected
     injected.end()
-
-
-def later(seconds: int) -> Reconciler:
-    c = bootstrap.container()
-    now = utc_now()
-    return Reconciler(c.claims, c.queue, FakeTelemetry(), c.settings.reconcile_after_seconds,
-                      clock=lambda: now + timedelta(seconds=seconds))
 
 
 def claim_count() -> int:
@@ -451,33 +442,6 @@ def _claims(client, n: int, body=claim_body, api_key=None) -> list[str]:
     return ids
 
 
-# The two demo motor policies, each with its own vehicle and holder's phone.
-MOTOR_POLICIES = (("PM2026000789", "沪A12345", "+8613700137000"), ("PM2026000790", "沪AD12345", "+8618600186000"))
-
-
-def motor_claims(client, n: int) -> list[str]:
-    """``n`` motor claims submitted: the two vehicles alternate, each one's losses two days apart, so none
-    looks like a duplicate of another."""
-    ids = []
-    for i in range(n):
-        policy_number, plate, phone = MOTOR_POLICIES[i % 2]
-        at = (datetime.now(SHANGHAI) - timedelta(days=1 + 2 * (i // 2))).replace(microsecond=0)
-        response = post_claim(client, motor_claim_body(policy_number=policy_number, plate=plate, phone=phone,
-                                                       occurred_at=at.isoformat()), api_key=MOTOR)
-        assert response.status_code == 202, response.body
-        ids.append(response.json_body["claim_id"])
-    return ids
-
-
-def field_claims(client, pipeline, n: int) -> list[str]:
-    """``n`` motor claims scored for a field survey, their messages on the dispatch queue."""
-    ids = motor_claims(client, n)
-    pipeline.score_all()
-    claims = bootstrap.container().claims
-    assert {claims.get(i).status for i in ids} == {ClaimStatus.AWAITING_SURVEYOR}
-    return ids
-
-
 def _invoke(client, queues, function: str, messages: list[dict]) -> dict:
     return client.lambda_.invoke(function, queues.event(CONSUMER_QUEUE[function].name, messages)).payload
 
@@ -531,12 +495,6 @@ def test_a_consumer_crashing_on_the_third_of_five_fails_that_record_only(client,
     faults.clear()
     claims = bootstrap.container().claims
     assert [claims.get(_claim_of(m)).status is unchanged for m in messages] == [False, False, True, False, False]
-
-
-def contact_message(n: int) -> str:
-    return json.dumps({"v": 1, "type": "contact.recorded", "phone": f"+861380013800{n}",
-                       "at": f"2026-11-25T09:30:0{n}+08:00", "channel": "ivr_webhook", "kind": "call_started",
-                       "contact_id": f"call-{n}"})
 
 
 def test_contacts_crashing_on_the_third_of_five_fail_that_record_only(client, faults, queues):

@@ -12,32 +12,12 @@ from chalicelib import bootstrap
 from chalicelib.adapters.models import ClaimModel, ContactModel, PolicyModel
 from chalicelib.domain.ivr import voice_reference
 from devkit.aws_calls import app_clients, count_aws_calls
+from tests.integration.hotline import KNOWN, flow_event, identify, report
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 CONNECT_SAFE = re.compile(r"^[A-Za-z0-9_\-]*$")
-KNOWN = "+8613800138000"  # one food-safety policy, PA2026000123
 TWO_POLICIES = "+8613600136000"  # food safety and online-shopping fraud, with an ID number on file
 ENGLISH = "+8618600186000"
-
-
-def flow_event(name: str = "connect_contact_flow_event.json", *, caller: str | None = KNOWN,
-               contact_id: str | None = None, parameters: dict | None = None) -> dict:
-    event = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    data = event["Details"]["ContactData"]
-    data["CustomerEndpoint"]["Address"] = caller
-    if contact_id:
-        data["ContactId"] = contact_id
-    if parameters is not None:
-        event["Details"]["Parameters"] = parameters
-    return event
-
-
-def identify(client, event: dict) -> dict:
-    return client.lambda_.invoke("connect_identify_caller", event).payload
-
-
-def report(client, event: dict) -> dict:
-    return client.lambda_.invoke("connect_report_claim", event).payload
 
 
 def warm_up(client) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
-from urllib.parse import urlencode
 
 import boto3
 import pytest
-from twilio.request_validator import RequestValidator
 
 from chalicelib import bootstrap
 from chalicelib.adapters.resources import CONTACTS_QUEUE, SCORING_QUEUE, Tables
@@ -17,51 +14,22 @@ from chalicelib.domain.claim import Channel
 from chalicelib.domain.ivr import EN, ZH_CN, prompt, spell, voice_reference
 from chalicelib.domain.signatures import SignatureRejected
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_TWILIO_AUTH_TOKEN
-
-EVENTS = Path(__file__).resolve().parent.parent / "events"
-BASE_URL = "http://127.0.0.1:8000"  # Settings.public_base_url in tests: the URL Twilio signs
-VOICE = "/v1/ivr/twilio/voice"
-GATHER = "/v1/ivr/twilio/gather"
-GATHER_ZH = f"{GATHER}?lang=zh-CN"  # where the first <Gather> of a Mandarin call posts
-FORM = "application/x-www-form-urlencoded"
+from tests.integration.hotline import (
+    BASE_URL,
+    FORM,
+    GATHER,
+    GATHER_ZH,
+    VOICE,
+    digits,
+    incoming_call,
+    post_form,
+    signature,
+    speech,
+)
 
 KNOWN = "+8613800138000"  # one food-safety policy, PA2026000123
 ENGLISH = "+8618600186000"  # prefers English
 UNKNOWN = "+8613100000000"
-
-
-def twilio_params(name: str, **overrides: str) -> dict[str, str]:
-    params = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    params.update(overrides)
-    return params
-
-
-def incoming_call(**overrides: str) -> dict[str, str]:
-    return twilio_params("twilio_voice_incoming_call.json", **overrides)
-
-
-def digits(**overrides: str) -> dict[str, str]:
-    return twilio_params("twilio_gather_digits.json", **overrides)
-
-
-def speech(**overrides: str) -> dict[str, str]:
-    return twilio_params("twilio_gather_speech.json", **overrides)
-
-
-def signature(path: str, params: dict[str, str], token: str = DEMO_TWILIO_AUTH_TOKEN) -> str:
-    """What Twilio puts in X-Twilio-Signature when it posts ``params`` to ``path`` (with its query)."""
-    return RequestValidator(token).compute_signature(BASE_URL + path, params)
-
-
-def post_form(client, path: str, params: dict[str, str], *, signed: str | None = "auto",
-              content_type: str = FORM, body: str | None = None):
-    """Posts the form as Twilio does; ``signed="auto"`` signs exactly what is posted."""
-    headers = {"content-type": content_type}
-    if signed == "auto":
-        signed = signature(path, params)
-    if signed is not None:
-        headers["x-twilio-signature"] = signed
-    return client.http.post(path, headers=headers, body=urlencode(params) if body is None else body)
 
 
 def twiml(response) -> ET.Element:

@@ -2,8 +2,6 @@
 moto. Signatures are computed here with hmac/hashlib, as a vendor would, not with the app's own code."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from pathlib import Path
@@ -17,9 +15,9 @@ from chalicelib.adapters.models import ContactModel
 from chalicelib.adapters.resources import CONTACTS_QUEUE, SCORING_QUEUE, Tables
 from chalicelib.domain.claim import Channel
 from infra.seed import DEMO_IVR_SECRET, DEMO_IVR_VENDOR
+from tests.integration.hotline import call_started, claim_reported, post_event, raw, sign
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-PATH = "/v1/ivr/events"
 
 KNOWN = "+8613800138000"  # 张三, one food-safety policy PA2026000123, no ID number on file
 TWO_POLICIES = "+8613600136000"  # 赵六, two policies, ID number on file
@@ -29,41 +27,6 @@ UNKNOWN = "+8613100000000"
 
 NEW_SECRET = "demo-ivr-rotated-secret-71c4e9a2"
 UNCONFIGURED_SECRET = "some-other-vendors-secret-5b0d13"
-
-
-def event(name: str, **overrides) -> dict:
-    body = json.loads((EVENTS / name).read_text(encoding="utf-8"))
-    body.update(overrides)
-    return body
-
-
-def call_started(**overrides) -> dict:
-    return event("ivr_call_started.json", **overrides)
-
-
-def claim_reported(**overrides) -> dict:
-    return event("ivr_claim_reported.json", **overrides)
-
-
-def raw(body: dict | bytes) -> bytes:
-    return body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode("utf-8")
-
-
-def sign(body: bytes, *, secret: str = DEMO_IVR_SECRET, at: int | None = None) -> str:
-    """``t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">``, as the public contract describes it."""
-    t = int(time.time()) if at is None else at
-    digest = hmac.new(secret.encode("utf-8"), f"{t}.".encode("ascii") + body, hashlib.sha256).hexdigest()
-    return f"t={t},v1={digest}"
-
-
-def post_event(client, body: dict | bytes, *, signature: str | None = "auto", content_type: str = "application/json"):
-    data = raw(body)
-    headers = {"content-type": content_type}
-    if signature == "auto":
-        signature = sign(data)
-    if signature is not None:
-        headers["x-signature"] = signature
-    return client.http.post(PATH, headers=headers, body=data)
 
 
 def answer(response) -> dict:

@@ -13,7 +13,7 @@ from chalicelib.domain.ids import new_claim_id
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_SURVEYOR_TOKENS
 from tests.fakes import claim_body
 from tests.integration.conftest import ELEME, post_claim
-from tests.integration.test_hotline_vendor_events import sign
+from tests.integration.hotline import sign
 
 
 def test_wrong_method_answers_in_the_contracts_shape(client):

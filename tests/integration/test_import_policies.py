@@ -12,10 +12,10 @@ import pytest
 
 from chalicelib.adapters.models import CustomerModel, PolicyModel
 from chalicelib.adapters.resources import Tables
+from devkit.aws_calls import count_aws_calls
 from infra import import_policies
 from infra.import_policies import BatchWriter, Report, configured_customer_id_key, derive_customer_id, import_files
 from infra.seed import DEMO_POLICIES_FILE
-from devkit.aws_calls import count_aws_calls
 
 HEADER = ("policy_number,product,starts_on,ends_on,holder_name,holder_phone,holder_id_number,plate,order_id,"
           "partner_id,status,language,customer_id")

@@ -19,8 +19,8 @@ from chalicelib.domain.claim import Channel
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.signatures import sign_webhook, twilio_signature
 from chalicelib.schemas import agent, claim_form, claims, ivr
-from chalicelib.schemas.claims import parse_claim
 from chalicelib.schemas.claim_form import parse
+from chalicelib.schemas.claims import parse_claim
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_IVR_SECRET, DEMO_SURVEYOR_TOKENS, DEMO_TWILIO_AUTH_TOKEN
 from tests.fakes import claim_body, unique_ref
 from tests.integration.conftest import ELEME
@@ -242,7 +242,8 @@ def _string_limits(schema: dict, defs: dict, path: tuple = ()):
 
 
 STRING_LIMITS = [(model, path, limit) for model in REQUEST_MODELS
-                 for path, limit in _string_limits(model.model_json_schema(), model.model_json_schema().get("$defs", {}))]
+                 for path, limit in _string_limits(model.model_json_schema(),
+                                                   model.model_json_schema().get("$defs", {}))]
 
 
 def _parse(model, body: dict):
@@ -348,7 +349,8 @@ def test_a_page_size_in_other_digits_or_too_long_is_bad_input_not_a_crash(stack,
     client, _ = stack
 
     # WHEN the agent asks for the queue with it
-    response = client.http.get(f"/v1/agent/queue?limit={limit}", headers={"authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
+    response = client.http.get(f"/v1/agent/queue?limit={limit}",
+                               headers={"authorization": f"Bearer {DEMO_AGENT_TOKEN}"})
 
     # THEN it is a 400 on the limit, never a 500
     assert response.status_code == 400, response.body

@@ -42,7 +42,8 @@ def ddb(server):
     ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in
                                            (("pk", "S"), ("sk", "N"), ("owner", "S"), ("at", "S"))],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}],
                      GlobalSecondaryIndexes=[{"IndexName": "by-owner", "Projection": {"ProjectionType": "ALL"},
                                               "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"},
                                                             {"AttributeName": "at", "KeyType": "RANGE"}]}])
@@ -94,15 +95,18 @@ def test_queries_answer_their_partition_and_index_in_key_order_page_by_page(ddb)
         return [(i["pk"]["S"], int(i["sk"]["N"])) for i in answer["Items"]]
 
     # WHEN a partition is read forwards, backwards with a range condition, and an index in pages of two
-    forwards = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q-b"}})
+    forwards = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                         ExpressionAttributeValues={":p": {"S": "q-b"}})
     backwards = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :p AND sk > :s", ScanIndexForward=False,
                           ExpressionAttributeValues={":p": {"S": "q-b"}, ":s": {"N": "1"}})
-    nobody = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q-z"}})
+    nobody = ddb.query(TableName=TABLE, KeyConditionExpression="pk = :p",
+                       ExpressionAttributeValues={":p": {"S": "q-z"}})
     pages, start = [], None
     while True:
         kwargs = {"ExclusiveStartKey": start} if start else {}
         page = ddb.query(TableName=TABLE, IndexName="by-owner", KeyConditionExpression="#o = :o", Limit=2,
-                         ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":o": {"S": "odd"}}, **kwargs)
+                         ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":o": {"S": "odd"}},
+                         **kwargs)
         pages.append(keys(page))
         start = page.get("LastEvaluatedKey")
         if not start:

@@ -63,7 +63,8 @@ def test_the_screen_pop_is_looked_up_by_a_body_and_the_route_with_the_number_is_
 
     # THEN the lookup takes the number in a JSON body and is not deprecated
     lookup = paths["/v1/agent/callers/lookup"]["post"]
-    assert lookup["requestBody"]["content"]["application/json"]["schema"] == {"$ref": REF.format(model="CallerLookupIn")}
+    schema = lookup["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": REF.format(model="CallerLookupIn")}
     assert not lookup.get("deprecated")
     # AND the route with the number in its URL is deprecated, its answer naming its successor
     old = paths["/v1/agent/callers/{phone}"]["get"]

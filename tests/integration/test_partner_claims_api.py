@@ -3,7 +3,7 @@ idempotency, ownership, and that a rejected request never leaves anything behind
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -69,7 +69,7 @@ def test_partner_reads_its_own_claim_with_masked_personal_data(client):
 def test_new_partner_key_works_once_its_sha256_is_stored(client):
     # GIVEN a key issued to a new partner, stored only as its SHA-256
     ApiKeyModel(hash_api_key("fresh-key-0001"), partner_id="meituan", active=1,
-                created_at=datetime.now(timezone.utc)).save()
+                created_at=datetime.now(UTC)).save()
 
     # WHEN the partner posts a claim and reads it back with that key
     response = post_claim(client, claim_body(), api_key="fresh-key-0001")
@@ -96,7 +96,7 @@ def test_api_keys_table_holds_no_plain_key(aws):
 def test_inactive_key_is_refused(client):
     # GIVEN a key stored (hashed) but deactivated
     ApiKeyModel(hash_api_key("retired-key-123"), partner_id="eleme", active=0,
-                created_at=datetime.now(timezone.utc)).save()
+                created_at=datetime.now(UTC)).save()
 
     # WHEN a request uses it
     response = post_claim(client, claim_body(), api_key="retired-key-123")
@@ -139,7 +139,7 @@ def _without(body: dict, path: str) -> dict:
     return body
 
 
-FUTURE = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+FUTURE = (datetime.now(UTC) + timedelta(days=2)).isoformat()
 
 REJECTED = {
     # name: (raw body or dict, extra headers, status, code, field expected in details or None)

@@ -11,29 +11,22 @@ import socket
 import time
 from datetime import datetime
 
-import boto3
 import pytest
 
 from chalicelib import bootstrap
-from chalicelib.adapters.resources import NOTIFY_QUEUE, Tables
+from chalicelib.adapters.resources import NOTIFY_QUEUE
 from chalicelib.domain.claim import Channel, ClaimStatus, iso
 from chalicelib.services.intake import IntakeRequest
 from chalicelib.services.partner_notices import MAX_ATTEMPTS, PARTNER_STATUSES, Notice, retry_delay
 from infra.seed import DEMO_CALLBACK_SECRET
 from tests.fakes import claim_body, motor_claim_body, submission
-from tests.integration.callbacks import partner_callback, set_callback
+from tests.integration.callbacks import delivered_count, notify, set_callback
 from tests.integration.conftest import ELEME, MOTOR, post_claim
 
 NOTIFY = NOTIFY_QUEUE.name
 # What the claimant told us; none of it may leave in a notification.
 CLAIMANT = {"name": "王五", "phone": "+8613700137000", "plate": "沪A12345", "address": "上海市浦东新区张杨路500号",
             "description": "路口追尾，后保险杠受损"}
-
-
-@pytest.fixture
-def receiver(aws):
-    with partner_callback("motor-direct") as callback:
-        yield callback
 
 
 @pytest.fixture
@@ -49,10 +42,6 @@ def sqs_clock(monkeypatch):
 
 
 # -- the consumer, as the Lambda SQS event source plays it ------------------------------------------------
-
-def notify(client, queues, messages: list[dict]) -> dict:
-    """One ``notify_partners`` invocation with a real SQS event built from received messages."""
-    return client.lambda_.invoke("notify_partners", queues.event(NOTIFY, messages)).payload
 
 
 def notify_waiting(client, queues) -> tuple[dict, list[dict]]:
@@ -73,10 +62,6 @@ def on_notify_queue(queues) -> tuple[int, int]:
 def dead_letters(queues) -> list[dict]:
     return queues.sqs.receive_message(QueueUrl=queues.dlq_url(NOTIFY), MaxNumberOfMessages=10,
                                       MessageAttributeNames=["All"]).get("Messages", [])
-
-
-def delivered_count() -> int:
-    return boto3.client("dynamodb").scan(TableName=Tables.NOTIFICATIONS, Select="COUNT")["Count"]
 
 
 def signature_valid(header: str, body: bytes, secret: str) -> bool:
@@ -354,7 +339,8 @@ def _hellobike_with_a_callback_but_no_signing_secret(client, receiver) -> None:
 
 
 @pytest.mark.parametrize("claim_sent_to_review",
-                         [_eleme_without_a_callback, _hellobike_with_a_callback_but_no_signing_secret], ids=["partner without a callback", "callback but no secret to sign with"])
+                         [_eleme_without_a_callback, _hellobike_with_a_callback_but_no_signing_secret],
+                         ids=["partner without a callback", "callback but no secret to sign with"])
 def test_a_notice_nobody_can_be_sent_signed_sends_nothing(aws, client, pipeline, queues, receiver,
                                                          claim_sent_to_review):
     # GIVEN a claim sent to review, its notice queued: an eleme claim (eleme has no callback), or a

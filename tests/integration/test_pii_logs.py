@@ -24,12 +24,20 @@ from chalicelib.observability import logger, mask_personal, redact
 from infra.import_policies import Report, import_files
 from infra.seed import DEMO_AGENT_TOKEN, DEMO_SURVEYOR_TOKENS
 from tests.fakes import claim_body, motor_claim_body, yesterday_in_shanghai
-from tests.integration.conftest import ELEME, MOTOR, post_claim
-from tests.integration.test_hotline_connect import flow_event
-from tests.integration.test_hotline_twilio import GATHER_ZH, VOICE, digits, incoming_call, post_form
-from tests.integration.test_hotline_vendor_events import call_started, claim_reported, post_event
 from tests.integration.callbacks import deliver_all_notices, partner_callback
-from tests.integration.test_public_claims import FORM, photo, upload
+from tests.integration.claim_form import FORM, photo, upload
+from tests.integration.conftest import ELEME, MOTOR, post_claim
+from tests.integration.hotline import (
+    GATHER_ZH,
+    VOICE,
+    call_started,
+    claim_reported,
+    digits,
+    flow_event,
+    incoming_call,
+    post_event,
+    post_form,
+)
 
 NAME = "欧阳娜娜"
 PHONE = "+8615987654321"
@@ -225,7 +233,7 @@ def test_the_formatter_masks_personal_fields_by_name_and_phones_ids_and_plates_b
     # THEN no value survives, and the rest is kept
     assert leaks(masked) == []
     assert "CLM-01M89KN7JB04VKQXB3E9A3HNRC" in masked and "claim received" in masked
-    assert redact(f"plate 京A·D12345 and 沪C8K271.") == "plate *** and ***."
+    assert redact("plate 京A·D12345 and 沪C8K271.") == "plate *** and ***."
 
 
 def test_aws_libraries_stay_quiet_below_info_even_when_the_root_logger_is_at_debug(caplog):

@@ -1,13 +1,11 @@
 """The customer's channel against moto: policy check, form claims, status, photos and their hashes."""
 from __future__ import annotations
 
-import io
 import json
 
 import boto3
 import pytest
 import requests
-from PIL import Image, ImageDraw
 
 from chalicelib import bootstrap
 from chalicelib.adapters.resources import ATTACHMENTS_BUCKET, NOTIFY_QUEUE, SCORING_QUEUE, Tables
@@ -15,56 +13,14 @@ from chalicelib.domain.claim import ClaimStatus
 from chalicelib.domain.outcome import rejection_message
 from infra.seed import DEMO_AGENT_TOKEN
 from tests.fakes import claim_body, yesterday_in_shanghai
+from tests.integration.claim_form import JSON, photo, post, status, submit, upload
 from tests.integration.conftest import ELEME, HELLOBIKE
 
-JSON = {"content-type": "application/json"}
 AGENT = {"authorization": f"Bearer {DEMO_AGENT_TOKEN}"}
-FORM = {"submission_key": "5b0c7a52-9a0e-4d53-8f3e-1f7d6c2b9a11", "policy_number": "pa 2026000123",
-        "phone": "138 0013 8000", "loss_type": "food_safety", "occurred_at": yesterday_in_shanghai().isoformat(),
-        "region_code": "310115", "description": "午餐外卖后腹泻", "amount": "45.00", "language": "en"}
-
-
-def post(client, path: str, body: dict, headers: dict | None = None):
-    return client.http.post(path, headers={**JSON, **(headers or {})}, body=json.dumps(body, ensure_ascii=False))
-
-
-def submit(client, **changes):
-    return post(client, "/v1/public/claims", {**FORM, **changes})
 
 
 def claims_stored() -> int:
     return boto3.client("dynamodb").scan(TableName=Tables.CLAIMS, Select="COUNT")["Count"]
-
-
-def photo(seed: int = 1, size: tuple[int, int] = (256, 256), fmt: str = "PNG") -> bytes:
-    """A picture with some structure, so its perceptual hash means something."""
-    image = Image.new("RGB", size, (240, 240, 235))
-    draw = ImageDraw.Draw(image)
-    for i in range(6):
-        x = (seed * 37 + i * 41) % size[0]
-        draw.rectangle([x, i * 30, x + 60, i * 30 + 50], fill=((seed * 50 + i * 30) % 256, 80, 120))
-    out = io.BytesIO()
-    image.save(out, fmt, quality=90) if fmt == "JPEG" else image.save(out, fmt)
-    return out.getvalue()
-
-
-def upload(client, claim_id: str, data: bytes, content_type: str = "image/png", headers: dict | None = None):
-    """Ask for a presigned POST, post the photo to S3 as a browser would, then run the S3 trigger."""
-    ticket = post(client, f"/v1/claims/{claim_id}/attachments", {"content_type": content_type, "size": len(data)},
-                  headers)
-    assert ticket.status_code == 201, ticket.body
-    upload_to = json.loads(ticket.body)["upload"]
-    sent = requests.post(upload_to["url"], data=upload_to["fields"], files={"file": ("photo", data, content_type)},
-                         timeout=10)
-    assert sent.status_code in (200, 201, 204), sent.text
-    event = client.events.generate_s3_event(bucket=ATTACHMENTS_BUCKET, key=upload_to["fields"]["key"])
-    return client.lambda_.invoke("record_attachment", event).payload
-
-
-def status(client, answer: dict) -> dict:
-    response = client.http.get(f"/v1/public/claims/{answer['claim_id']}?t={answer['status_token']}")
-    assert response.status_code == 200, response.body
-    return json.loads(response.body)
 
 
 # -- policy check ------------------------------------------------------------------------------------
@@ -349,7 +305,8 @@ def test_a_claim_expecting_a_photo_is_decided_when_the_photo_is_in(client, pipel
     claim_id = partner_claim(client, amount="86.00", attachments_expected=1)
     pipeline.score_all()
     assert bootstrap.container().claims.get(claim_id).status is ClaimStatus.AWAITING_PHOTOS
-    assert queues.attribute(SCORING_QUEUE.name, "ApproximateNumberOfMessagesDelayed") == 1  # back when the window closes
+    # back when the window closes
+    assert queues.attribute(SCORING_QUEUE.name, "ApproximateNumberOfMessagesDelayed") == 1
 
     # WHEN the photo is recorded
     upload(client, claim_id, photo(6), headers={"x-api-key": ELEME})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -23,9 +23,9 @@ from chalicelib.domain.errors import RateLimited
 from chalicelib.services.auth import PartnerAuthenticator, PartnerRateLimiter, hash_api_key
 from chalicelib.services.ports import PartnerIdentity
 from chalicelib.settings import Settings
+from devkit.aws_calls import app_clients, count_aws_calls
 from infra.provision import create_all
 from infra.seed import seed
-from devkit.aws_calls import app_clients, count_aws_calls
 from tests.fakes import MonotonicClock, claim_body
 from tests.integration.conftest import ELEME, HELLOBIKE, post_claim
 
@@ -170,7 +170,7 @@ def stack():
         bootstrap.reset()
         create_all(boto3.client("sqs"), boto3.client("s3"), "ap-southeast-1")
         seed()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         PartnerModel("limited-co", name="Limited partner", active=1, created_at=now,
                      rate_limit_per_second=0.5, rate_burst=2).save()
         ApiKeyModel(hash_api_key(LIMITED_KEY), partner_id="limited-co", active=1, created_at=now).save()

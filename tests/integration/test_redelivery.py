@@ -27,9 +27,9 @@ from chalicelib.adapters.resources import (
 )
 from chalicelib.domain.claim import ClaimStatus
 from tests.fakes import claim_body, motor_claim_body
-from tests.integration.conftest import ELEME, MOTOR, post_claim
-from tests.integration.test_faults import MOTOR_POLICIES, contact_message, field_claims, later
 from tests.integration.callbacks import partner_callback
+from tests.integration.conftest import ELEME, MOTOR, post_claim
+from tests.integration.workloads import MOTOR_POLICIES, contact_message, field_claims, later
 
 TABLES = (Tables.CLAIMS, Tables.CLAIM_EVENTS, Tables.IDEMPOTENCY, Tables.SURVEYORS, Tables.CONTACTS,
           Tables.NOTIFICATIONS, Tables.ATTACHMENTS)

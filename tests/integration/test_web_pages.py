@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from chalicelib.api import pages
+from chalicelib.domain.attachment import ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES
 from chalicelib.domain.ivr import LANGUAGES, MENU, peril_name
 from chalicelib.domain.regions import region_table
 from chalicelib.schemas.claim_form import PublicClaimIn
-from tests.integration.test_public_claims import submit
+from tests.integration.claim_form import submit
 
 WEB = Path(pages.__file__).resolve().parent.parent / "web"
 IMMUTABLE = "public, max-age=31536000, immutable"

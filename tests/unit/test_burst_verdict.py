@@ -22,7 +22,8 @@ def clean() -> tuple[Burst, Count]:
                   Item("public#form:k3", None, 429, "RATE_LIMITED", "30")),
             Count(claims={"CLM-1": stored("eleme#k1"), "CLM-2": stored("motor-direct#k2", "SURVEYOR_ASSIGNED", "SV-1")},
                   timelines={"CLM-1": SCORED, "CLM-2": SURVEYED},
-                  surveyors={"SV-1": {"active_claims": 1, "capacity": 2, "region_code": "310115", "status": "AVAILABLE"}},
+                  surveyors={"SV-1": {"active_claims": 1, "capacity": 2, "region_code": "310115",
+                                      "status": "AVAILABLE"}},
                   dlq={"claims-intake-scoring-dlq": 0}, delayed={}))
 
 

@@ -6,8 +6,8 @@ import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 
-from chalicelib.adapters.surveyors import DynamoSurveyorRepository
 from chalicelib.adapters.models import SurveyorModel
+from chalicelib.adapters.surveyors import DynamoSurveyorRepository
 from chalicelib.api.http import dependency_unavailable
 from chalicelib.domain.errors import TemporarilyUnavailable
 from chalicelib.domain.surveyor import SurveyorStatus

@@ -3,7 +3,7 @@ by field without echoing values."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -136,7 +136,7 @@ def test_unknown_field_is_named_as_unknown():
 
 def test_loss_in_the_future_is_refused():
     # GIVEN a loss two days ahead
-    body = claim_body(occurred_at=(datetime.now(timezone.utc) + timedelta(days=2)).isoformat())
+    body = claim_body(occurred_at=(datetime.now(UTC) + timedelta(days=2)).isoformat())
 
     # WHEN it is parsed
     # THEN it is refused against loss.occurred_at
@@ -179,11 +179,11 @@ def test_a_loss_in_a_far_year_is_in_the_future(occurred_at):
 
 
 @pytest.mark.parametrize("occurred_at, utc", [
-    ("2026-11-24T04:30:00Z", datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc)),
-    ("2026-11-24t04:30:00z", datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc)),
-    ("2026-11-24T12:30:00.250+08:00", datetime(2026, 11, 24, 4, 30, 0, 250000, tzinfo=timezone.utc)),
-    ("2026-11-23T23:30:00-05:00", datetime(2026, 11, 24, 4, 30, tzinfo=timezone.utc)),
-    ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=timezone.utc)),
+    ("2026-11-24T04:30:00Z", datetime(2026, 11, 24, 4, 30, tzinfo=UTC)),
+    ("2026-11-24t04:30:00z", datetime(2026, 11, 24, 4, 30, tzinfo=UTC)),
+    ("2026-11-24T12:30:00.250+08:00", datetime(2026, 11, 24, 4, 30, 0, 250000, tzinfo=UTC)),
+    ("2026-11-23T23:30:00-05:00", datetime(2026, 11, 24, 4, 30, tzinfo=UTC)),
+    ("1900-01-01T00:00:00Z", datetime(1900, 1, 1, tzinfo=UTC)),
 ])
 def test_rfc_3339_loss_times_with_any_offset_are_accepted(occurred_at, utc):
     # GIVEN a loss time in RFC 3339 with Z or an offset (T and Z in either case, fractions of a second)
@@ -199,7 +199,7 @@ def test_rfc_3339_loss_times_with_any_offset_are_accepted(occurred_at, utc):
 
 def test_small_clock_skew_is_tolerated():
     # GIVEN a loss time a minute ahead of our clock (the partner's clock runs fast)
-    body = claim_body(occurred_at=(datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat())
+    body = claim_body(occurred_at=(datetime.now(UTC) + timedelta(minutes=1)).isoformat())
 
     # WHEN it is parsed
     # THEN it is accepted

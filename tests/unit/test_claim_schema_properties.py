@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import HealthCheck, example, given, settings
@@ -14,6 +13,10 @@ from chalicelib.domain.errors import MalformedBody, ValidationFailed
 from chalicelib.domain.perils import MOTOR, PERILS
 from chalicelib.schemas.claims import parse_claim
 from tests.fakes import claim_body
+from tests.unit.dates import (
+    assert_a_date_in_the_window,
+    date_texts,
+)
 
 EXPECTED_ERRORS = (ValidationFailed, MalformedBody)
 
@@ -76,7 +79,7 @@ def test_claim_with_any_field_replaced_parses_or_fails_with_a_contract_error(pat
 
 # -- valid claims round-trip ---------------------------------------------------------------------------
 
-LATEST = datetime.now(timezone.utc) - timedelta(days=1)
+LATEST = datetime.now(UTC) - timedelta(days=1)
 
 cjk = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
 emoji = st.sampled_from(list("🍱🚲🚗💳📦😀🔥✅"))
@@ -87,7 +90,7 @@ descriptions = st.builds(lambda first, middle, last: first + middle + last,
 amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999999999999.99"), places=2, allow_nan=False,
                       allow_infinity=False)
 offsets = st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
-occurred = st.builds(lambda ts, tz: ts.replace(tzinfo=timezone.utc).astimezone(tz),
+occurred = st.builds(lambda ts, tz: ts.replace(tzinfo=UTC).astimezone(tz),
                      st.datetimes(min_value=datetime(2000, 1, 1), max_value=LATEST.replace(tzinfo=None)), offsets)
 regions = st.from_regex(r"\A[0-9]{6}\Z")
 
@@ -124,36 +127,6 @@ def test_amount_keeps_its_exact_decimal_value(amount):
 
 
 # -- dates: RFC 3339 with an offset, from 1900 to now ---------------------------------------------------
-
-any_offset = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
-any_moment = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                          timezones=st.none() | any_offset)
-recent_moment = st.datetimes(min_value=datetime(1890, 1, 1), max_value=datetime.now() + timedelta(days=2),
-                             timezones=st.none() | any_offset)
-moments = any_moment | recent_moment
-# What a sender may put in a date field: date-times written every which way, Unix times as numbers and
-# as strings, and any text at all.
-date_texts = st.one_of(
-    moments.map(datetime.isoformat),
-    moments.map(lambda d: d.isoformat().replace("+00:00", "Z")),
-    moments.map(lambda d: d.isoformat(sep=" ")),
-    moments.map(lambda d: d.isoformat(timespec="minutes")),
-    moments.map(lambda d: re.sub(r"([+-][0-9]{2}):([0-9]{2})$", r"\1\2", d.isoformat())),
-    moments.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S")),
-    st.integers().map(str), st.floats(allow_nan=False).map(str),
-    st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=40),
-)
-OFFSET_AT_END = re.compile(r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
-
-
-def assert_a_date_in_the_window(sent, parsed: datetime) -> None:
-    """What any request date must be once accepted: sent as a string ending in its offset, aware, from
-    1900 (as written) to now, and an instant that UTC can hold (the fingerprint and scoring convert it)."""
-    assert isinstance(sent, str) and OFFSET_AT_END.search(sent)
-    assert parsed.utcoffset() is not None
-    assert parsed.year >= 1900
-    assert parsed.astimezone(timezone.utc) <= datetime.now(timezone.utc) + timedelta(minutes=5)
 
 
 @settings(max_examples=300)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,8 +10,8 @@ from chalicelib.domain.claim import TRANSITIONS, Claim, ClaimStatus, Segment, re
 from chalicelib.domain.errors import IllegalTransition
 from tests.fakes import submission
 
-AT = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
-LATER = datetime(2026, 11, 25, 9, 30, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 
 ALL_PAIRS = list(itertools.product(ClaimStatus, ClaimStatus))
 ALLOWED = [(a, b) for a, b in ALL_PAIRS if b in TRANSITIONS[a]]
@@ -114,7 +114,7 @@ def test_transition_leaves_the_original_claim_untouched():
 def test_transition_without_a_time_uses_now():
     # GIVEN a received claim
     claim = _claim_in(ClaimStatus.RECEIVED)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
 
     # WHEN it moves without an explicit time
     after, event = claim.transition(ClaimStatus.SCORED, actor="system:scoring", kind="claim.scored")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 from tests.fakes import submission
@@ -35,7 +35,7 @@ def test_amount_written_differently_is_the_same_claim():
 def test_same_instant_in_another_offset_is_the_same_claim():
     # GIVEN the loss time in Shanghai time and the same instant in UTC
     local = submission()
-    utc = replace(local, occurred_at=local.occurred_at.astimezone(timezone.utc))
+    utc = replace(local, occurred_at=local.occurred_at.astimezone(UTC))
 
     # WHEN both are fingerprinted
     # THEN they are the same claim

@@ -61,8 +61,36 @@ def test_one_place_starts_a_moto_server():
     # GIVEN every Python file of the repository (but this one)
     # WHEN the strings naming a moto server module to run are looked for
     naming = sorted(str(path.relative_to(ROOT)) for path in sources(*SHIPPED, *sorted(NOT_SHIPPED))
-                    if path != Path(__file__).resolve() and any(isinstance(node, ast.Constant) and node.value in MOTO_SERVERS
-                           for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))))
+                    if path != Path(__file__).resolve()
+                    and any(isinstance(node, ast.Constant) and node.value in MOTO_SERVERS
+                            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path)))))
 
     # THEN only devkit/moto.py does: the local stack, the tests and the benchmarks all start theirs there
     assert naming == ["devkit/moto.py"]
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The full name of every module the file imports, wherever the import statement is (``from pkg
+    import name`` counts as ``pkg.name``, which may be a module)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_module_imports_a_test_module():
+    # GIVEN every Python file of the repository
+    # WHEN their imports are read
+    # THEN none imports a test module (tests/**/test_*.py): what tests share lives in helper modules
+    #      (tests/integration/hotline.py, claim_form.py, agents.py, workloads.py, callbacks.py,
+    #      tests/unit/dates.py, tests/fakes.py) and fixtures in the conftest.py files
+    def is_test_module(name: str) -> bool:
+        return name.startswith("tests.") and name.rsplit(".", 1)[1].startswith("test_")
+
+    wrong = {str(path.relative_to(ROOT)): sorted(filter(is_test_module, imported_modules(path)))
+             for path in sources(*SHIPPED, *sorted(NOT_SHIPPED))}
+    assert {path: names for path, names in wrong.items() if names} == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.adapters.resources import SCORING_QUEUE
 from chalicelib.adapters.sqs import SqsClaimQueue
@@ -14,9 +14,17 @@ from chalicelib.domain.claim import ClaimStatus
 from chalicelib.schemas.messages import ClaimReceived
 from chalicelib.services.partner_notices import BatchOutOfTime, Notice, NotificationService
 from chalicelib.services.reconcile import Reconciler
-from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, new_claim, scoring_service, submission
+from tests.fakes import (
+    Clock,
+    FakeClaimQueue,
+    FakeClaimRepository,
+    FakeTelemetry,
+    new_claim,
+    scoring_service,
+    submission,
+)
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 # -- the SQS adapter: held messages, sent ten at a time ------------------------------------------------------
@@ -38,7 +46,7 @@ class RecordingSqs:
                   if json.loads(e["MessageBody"])["claim_id"] in self.refuse]
         return {"Successful": [], "Failed": failed}
 
-    def send_message(self, QueueUrl, **_entry):  # noqa: N803
+    def send_message(self, QueueUrl, **_entry):  # noqa: N803 - boto3's names
         self.singles.append(QueueUrl)
 
 
@@ -145,7 +153,8 @@ def test_a_record_handed_back_fails_alone_with_a_warning_and_no_traceback():
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
     lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
     handed_back = [line for line in lines if line["message"] == "record handed back; SQS will redeliver it"]
-    assert [(line["level"], line["claim_id"], line["message_id"]) for line in handed_back] == [("WARNING", "CLM-B", "m2")]
+    assert [(line["level"], line["claim_id"], line["message_id"]) for line in handed_back] == [
+        ("WARNING", "CLM-B", "m2")]
     assert "ran out of time" in handed_back[0]["reason"]
     assert not any(line["level"] == "ERROR" or "exception" in line for line in lines)
 

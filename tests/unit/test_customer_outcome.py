@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from chalicelib.domain.outcome import REJECTION_REASONS, outcome, rejection_mess
 from chalicelib.services.claim_form import IN_PROGRESS, next_step
 from tests.fakes import new_claim
 
-START = datetime(2026, 11, 25, 1, 30, tzinfo=timezone.utc)  # 09:30 in Shanghai
+START = datetime(2026, 11, 25, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 TWO_HOURS = timedelta(hours=2)
 
 

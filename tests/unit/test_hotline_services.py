@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -82,7 +82,7 @@ class Hotline:
 @pytest.fixture
 def hotline() -> Hotline:
     claims, queue, telemetry = FakeClaimRepository(), FakeClaimQueue(), FakeTelemetry()
-    clock = Clock(datetime(2026, 11, 25, 2, 0, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 11, 25, 2, 0, tzinfo=UTC))
     directory = FakeCallerDirectory()
     contacts = FakeContactLog(directory)
     policies = FakePolicyDirectory([policy("PA2026000123", "food_safety", phone=PHONE)])
@@ -127,7 +127,7 @@ def test_an_arriving_call_is_identified_and_its_contact_entry_recorded_at_the_ti
 
 def test_an_arriving_call_keys_its_entry_on_the_step_and_time_its_event_names(hotline):
     # GIVEN a vendor's call.started event with its own time
-    at = datetime(2026, 11, 25, 1, 59, 30, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 25, 1, 59, 30, tzinfo=UTC)
 
     # WHEN the call arrives
     hotline.callers.identify_call(incoming(channel=Channel.IVR_WEBHOOK, call_id="v-9", kind="call_started", at=at))

@@ -12,7 +12,7 @@ FULL_WIDTH = {chr(c): chr(c + 0xFEE0) for c in range(0x21, 0x7F)}  # '0' -> '０
 
 
 def full_width(text: str, which: list[bool]) -> str:
-    return "".join(FULL_WIDTH.get(ch, ch) if flip else ch for ch, flip in zip(text, which))
+    return "".join(FULL_WIDTH.get(ch, ch) if flip else ch for ch, flip in zip(text, which, strict=True))
 
 
 @st.composite
@@ -168,7 +168,7 @@ def test_any_policy_number_in_any_case_with_whitespace_normalises_to_upper_case(
     # GIVEN a policy number of letters and digits
     # AND the same number in mixed case with whitespace around and inside it
     flips = data.draw(st.lists(st.booleans(), min_size=len(number), max_size=len(number)))
-    written = "".join(ch.lower() if flip else ch for ch, flip in zip(number, flips))
+    written = "".join(ch.lower() if flip else ch for ch, flip in zip(number, flips, strict=True))
     written = data.draw(with_separators(written, " \t")) + data.draw(st.text(alphabet=" \t\n", max_size=2))
 
     # WHEN it is normalised

@@ -3,7 +3,7 @@ Reconciler that re-queues claims whose send to scoring failed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -26,7 +26,7 @@ class World:
 @pytest.fixture
 def world() -> World:
     claims, queue, telemetry = FakeClaimRepository(), FakeClaimQueue(), FakeTelemetry()
-    clock = Clock(datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc))
+    clock = Clock(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
     counter = iter(range(1, 10_000))
     intake = IntakeService(claims, queue, telemetry, new_id=lambda: f"CLM-TEST-{next(counter):04d}", clock=clock)
     return World(claims, queue, telemetry, clock, intake)

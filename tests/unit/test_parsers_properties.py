@@ -5,8 +5,8 @@ Whatever arrives, each answers a value or its documented error, never anything e
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 import re
+from decimal import Decimal
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,6 +25,7 @@ from chalicelib.domain.perils import PERILS
 from chalicelib.domain.signatures import SignatureRejected, sign_webhook, verify_webhook
 from chalicelib.observability import correlation_id_from
 from chalicelib.schemas.agent import DecisionIn, SurveyCompletedIn, SurveyorStatusIn
+from chalicelib.schemas.claim_form import PolicyCheckIn, PublicClaimIn, UploadRequestIn, parse
 from chalicelib.schemas.ivr import (
     CONNECT_MAX_AMOUNT,
     CallStarted,
@@ -34,9 +35,8 @@ from chalicelib.schemas.ivr import (
     connect_value,
     twilio_form,
 )
-from chalicelib.schemas.claim_form import PolicyCheckIn, PublicClaimIn, UploadRequestIn, parse
 from tests.fakes import yesterday_in_shanghai
-from tests.unit.test_claim_schema_properties import assert_a_date_in_the_window, date_texts
+from tests.unit.dates import assert_a_date_in_the_window, date_texts
 
 CONTRACT_ERRORS = (ValidationFailed, MalformedBody)
 

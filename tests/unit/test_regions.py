@@ -177,7 +177,7 @@ def test_rings_are_disjoint_sorted_and_grow_by_one_border(code, max_rings):
     flat = [c for ring in rings for c in ring]
     assert len(flat) == len(set(flat))
     seen = {code}
-    for before, ring in zip(rings, rings[1:]):
+    for before, ring in zip(rings, rings[1:], strict=False):  # each ring with the one after it
         assert list(ring) == sorted(ring)
         assert set(ring) == {n for c in before for n in neighbours(c)} - seen
         seen |= set(ring)

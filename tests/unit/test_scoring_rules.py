@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -19,13 +19,23 @@ from chalicelib.domain.perils import MOTOR, PERILS
 from chalicelib.domain.policy import MatchKey, Resolution, ResolutionOutcome
 from chalicelib.domain.products import catalogue
 from chalicelib.domain.scoring import (
-    LANE_DEFAULT_REVIEW, LANE_FAST_TRACK, LANE_FIELD_SURVEY, LANE_NEEDS_AGENT, LANE_SPECIAL_INVESTIGATION,
-    PAYOUT_AUTO_APPROVE, PAYOUT_NEEDS_APPROVAL, ScoreResult, Signals, score, score_submission)
+    LANE_DEFAULT_REVIEW,
+    LANE_FAST_TRACK,
+    LANE_FIELD_SURVEY,
+    LANE_NEEDS_AGENT,
+    LANE_SPECIAL_INVESTIGATION,
+    PAYOUT_AUTO_APPROVE,
+    PAYOUT_NEEDS_APPROVAL,
+    ScoreResult,
+    Signals,
+    score,
+    score_submission,
+)
 from chalicelib.domain.scoring_rules import load_rules
 from tests.fakes import demo_policies, submission
 
 RULES = load_rules()
-RECEIVED = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 RESOLVED = Resolution(ResolutionOutcome.RESOLVED, MatchKey.POLICY_NUMBER, demo_policies()[0])
 FOOD = catalogue().get("food_safety")  # fast-track up to 500.00, auto-approve below 100.00
 CARD = catalogue().get("card_theft")  # limit 10000, typical 1500: 500 sets off no amount rule
@@ -420,8 +430,8 @@ NOT_COVERED = Coverage(False, ("peril_not_covered",), Decimal("0.00"), False)
     (dict(reused_photo_claims=("CLM-2",)), ["reused_photo"]),
     (dict(resolution=UNRESOLVED, coverage=None, product=None, amount="0", duplicates=("CLM-1",)),
      ["policy_not_resolved", "amount_not_stated", "possible_duplicate"]),
-], ids=["unverified", "ambiguous", "unknown_product", "not_covered", "no_amount", "negative_amount", "duplicate", "reused_photo",
-        "several"])
+], ids=["unverified", "ambiguous", "unknown_product", "not_covered", "no_amount", "negative_amount", "duplicate",
+        "reused_photo", "several"])
 def test_claim_an_agent_must_see_goes_to_standard_review_with_every_cause(changes, because):
     # GIVEN an otherwise small claim that needs a person
     # WHEN it is scored

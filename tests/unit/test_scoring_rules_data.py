@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from chalicelib.domain.scoring_rules import KINDS, RULES_FILE, load_rules, parse
 from tests.fakes import demo_policies, submission
 
 SHIPPED = json.loads(RULES_FILE.read_text(encoding="utf-8"))
-RECEIVED = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+RECEIVED = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 RULE_IDS = ["policy.unverified", "policy.ambiguous", "coverage.not_covered", "coverage.covered", "amount.near_limit",
             "amount.above_typical", "amount.investigation_threshold", "history.possible_duplicate", "photos.reused",

@@ -2,16 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from chalicelib.domain.claim import ClaimStatus, Segment
 from chalicelib.domain.errors import NotFound
-from tests.fakes import Clock, FakeClaimQueue, FakeClaimRepository, FakeTelemetry, new_claim, scoring_service, submission
+from tests.fakes import (
+    Clock,
+    FakeClaimQueue,
+    FakeClaimRepository,
+    FakeTelemetry,
+    new_claim,
+    scoring_service,
+    submission,
+)
 
-NOW = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -57,12 +65,14 @@ def test_small_micro_claim_goes_to_review_on_the_fast_track(scoring, claims, que
     # later; dispatch is not asked
     claim = claims.get(claim_id)
     assert status is ClaimStatus.IN_REVIEW
-    assert (claim.status, claim.segment, claim.score, claim.version) == (ClaimStatus.IN_REVIEW, Segment.FAST_TRACK, 0, 4)
+    assert (claim.status, claim.segment, claim.score, claim.version) == (
+        ClaimStatus.IN_REVIEW, Segment.FAST_TRACK, 0, 4)
     assert (claim.resolution, claim.matched_by, claim.policy_number, claim.covered) == (
         "RESOLVED", "policy_number", "PA2026000123", True)
     assert [(e.kind, e.status, e.actor) for e in claims.events(claim_id)[1:]] == [
         ("claim.policy_resolved", ClaimStatus.RECEIVED, "system:scoring"),
-        ("claim.scored", ClaimStatus.SCORED, "system:scoring"), ("claim.routed", ClaimStatus.IN_REVIEW, "system:scoring")]
+        ("claim.scored", ClaimStatus.SCORED, "system:scoring"),
+        ("claim.routed", ClaimStatus.IN_REVIEW, "system:scoring")]
     assert queue.sent == []
     assert telemetry.counts["ClaimsScored"] == 1
 
