@@ -43,7 +43,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from devkit import burst_driver as d  # noqa: E402 - after the path is set
-from devkit.ports import free_port  # noqa: E402
+from devkit.ports import free_port  # noqa: E402 - after the path is set
 
 READY_LINE = "LOCAL STACK READY"
 START_WITHIN_SECONDS = 120
@@ -229,7 +229,9 @@ def report(out, args, product: dict, floor: dict) -> None:
     import boto3
     import moto
 
-    p = lambda line="": out.write(line + "\n")  # noqa: E731
+    def p(line: str = "") -> None:
+        out.write(line + "\n")
+
     burst, result, claims = product["burst"], product["outcome"], args.claims
     p(f"claims-intake burst benchmark  {datetime.now(UTC):%Y-%m-%d %H:%M UTC}  Python "
       f"{platform.python_version()}  moto {moto.__version__}  boto3 {boto3.__version__}  {os.cpu_count()} CPUs  "
@@ -295,8 +297,9 @@ def report(out, args, product: dict, floor: dict) -> None:
 def run(args, out) -> int:
     stack_process = LocalStackProcess(args.consumers)
     try:
-        progress = lambda message: print(f"[bench.burst {time.monotonic() - args.started:5.0f} s] {message}",  # noqa: E731
-                                         file=sys.stderr, flush=True)
+        def progress(message: str) -> None:
+            print(f"[bench.burst {time.monotonic() - args.started:5.0f} s] {message}", file=sys.stderr, flush=True)
+
         progress(f"starting the local stack ({args.consumers} pollers per queue)")
         stack_process.start()
         stack = stack_process.stack
@@ -324,8 +327,10 @@ def run(args, out) -> int:
             drained = d.wait_for_drain(sampler, [q.name for q in QUEUES], min(60.0, deadline - time.monotonic()))
             if not drained and sampler.samples:
                 depths = sampler.samples[-1][1]
-                progress("draining: " + ", ".join(f"{q.name.removeprefix('claims-intake-')} {depths[q.name].busy}"
-                                                  f"{f' (+{depths[q.name].delayed} delayed)' if depths[q.name].delayed else ''}"
+                def depth(name: str, depths: dict = depths) -> str:
+                    delayed = depths[name].delayed
+                    return f"{depths[name].busy}" + (f" (+{delayed} delayed)" if delayed else "")
+                progress("draining: " + ", ".join(f"{q.name.removeprefix('claims-intake-')} {depth(q.name)}"
                                                   for q in QUEUES if q.name in depths))
         cpu1 = stack_process.cpu()
         sampler.stop()

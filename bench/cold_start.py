@@ -191,8 +191,10 @@ class Events:
         self.receiver.start()
         PartnerModel("motor-direct").update(actions=[PartnerModel.callback_url.set(self.receiver.url)])
         env = {
-            "SCORING_QUEUE_URL": queues[SCORING_QUEUE.name]["url"], "DISPATCH_QUEUE_URL": queues[DISPATCH_QUEUE.name]["url"],
-            "CONTACTS_QUEUE_URL": queues[CONTACTS_QUEUE.name]["url"], "NOTIFY_QUEUE_URL": queues[NOTIFY_QUEUE.name]["url"],
+            "SCORING_QUEUE_URL": queues[SCORING_QUEUE.name]["url"],
+            "DISPATCH_QUEUE_URL": queues[DISPATCH_QUEUE.name]["url"],
+            "CONTACTS_QUEUE_URL": queues[CONTACTS_QUEUE.name]["url"],
+            "NOTIFY_QUEUE_URL": queues[NOTIFY_QUEUE.name]["url"],
             "NOTIFY_DLQ_URL": queues[NOTIFY_QUEUE.name]["dlq_url"],
             "TWILIO_AUTH_TOKEN": DEMO_TWILIO_AUTH_TOKEN, "IVR_WEBHOOK_SECRETS": f"{DEMO_IVR_VENDOR}:{DEMO_IVR_SECRET}",
             "STATUS_TOKEN_SECRET": DEMO_STATUS_TOKEN_SECRET,
@@ -385,8 +387,8 @@ def report(out, args, cold: ColdStart, started: float) -> None:
     floor_second = _median([r["invoke_ms"][1] for r, _ in floor])
     p("Floors (fresh processes, same run)\n")
     p(f"  import boto3                                                {boto_ms:8.1f} ms\n")
-    p(f"  bare handler: import boto3 {floor_import:.1f} ms + clients + PutItem + SendMessage = {floor_first:.1f} ms to the "
-      f"first answer; second answer {floor_second:.1f} ms\n\n")
+    p(f"  bare handler: import boto3 {floor_import:.1f} ms + clients + PutItem + SendMessage = "
+      f"{floor_first:.1f} ms to the first answer; second answer {floor_second:.1f} ms\n\n")
 
     p("Per function: its entry module's import, then the first and second invocations (ms, medians).\n"
       "'x boto3' = import / import boto3; 'to 1st' = import + first invocation, 'x floor' its ratio to the bare\n"

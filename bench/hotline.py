@@ -526,7 +526,7 @@ def report(out, args, h: Hotline, cold: ColdStart, moto: MotoServer, moto_hwm_ki
     for cumulative, own, depth, name in sorted(rows, reverse=True)[:8]:
         p(f"    {cumulative / 1e3:>13.1f}{own / 1e3:>9.1f}  {'  ' * depth}{name}\n")
     p("  and the 5 with the most self time (their module-level code, not their imports):\n")
-    for cumulative, own, depth, name in sorted(rows, key=lambda r: -r[1])[:5]:
+    for cumulative, own, _depth, name in sorted(rows, key=lambda r: -r[1])[:5]:
         p(f"    {cumulative / 1e3:>13.1f}{own / 1e3:>9.1f}  {name}\n")
     p("\n")
 

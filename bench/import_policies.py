@@ -51,7 +51,7 @@ def _id_number(i: int) -> str:
     """A resident ID number of its own for every i below a million: area, birth date, sequence."""
     born = date(1950, 1, 1) + timedelta(days=i % 20000)
     first17 = f"{310000 + i // 1000 % 10000}{born:%Y%m%d}{i % 1000:03d}"
-    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS)) % 11]
+    return first17 + "10X98765432"[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def write_rows(path: Path, n: int) -> None:

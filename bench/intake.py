@@ -434,9 +434,9 @@ class Bench:
         claim, event = claim_domain.received(claim_id, self.food_partner, submission, idempotency_key=key,
                                              correlation_id=f"corr-{ref}",
                                              actor=f"partner_api:{self.food_partner}", at=now)
+        record = IdempotencyRecord(key, claim_id, submission.fingerprint())
         return (claim_items.claim_to_model(claim).serialize(), claim_items.event_to_model(event).serialize(),
-                claim_items.idempotency_to_model(IdempotencyRecord(key, claim_id, submission.fingerprint()), now).serialize(),
-                key)
+                claim_items.idempotency_to_model(record, now).serialize(), key)
 
     def timing(self) -> None:
         import boto3
@@ -889,7 +889,8 @@ class Bench:
             p(f"  product / {name:<9} p50 x{t['product']['p50'] / t[base]['p50']:.2f}   "
               f"mean x{t['product']['mean'] / t[base]['mean']:.2f}   "
               f"cpu x{t['product']['cpu'] / t[base]['cpu']:.2f}   (product - {name}: p50 "
-              f"{t['product']['p50'] - t[base]['p50']:+.2f} ms, client cpu {t['product']['cpu'] - t[base]['cpu']:+.2f} ms)\n")
+              f"{t['product']['p50'] - t[base]['p50']:+.2f} ms, "
+              f"client cpu {t['product']['cpu'] - t[base]['cpu']:+.2f} ms)\n")
         p(f"  cpu = this process's CPU per claim (moto's excluded). Each round's items are deleted after it, so "
           f"the claims table never held more than {self.table_sizes[1]} items\n"
           f"  (moto copies a whole table per item of a TransactWriteItems: its transactions slow down as tables "
@@ -905,11 +906,13 @@ class Bench:
                 p(f"  {label:<46}{s['p50']:>7.2f}{s['p90']:>7.2f}{s['p99']:>7.2f}{s['mean']:>7.2f}{s['cpu']:>7.2f}"
                   f"   {s['p50_first']:.2f} / {s['p50_second']:.2f}\n")
             p(f"  product / floor over HTTP: p50 x{h['product']['p50'] / h['floor']['p50']:.2f}   "
-              f"mean x{h['product']['mean'] / h['floor']['mean']:.2f}   cpu x{h['product']['cpu'] / h['floor']['cpu']:.2f}   "
-              f"(product - floor: p50 "
-              f"{h['product']['p50'] - h['floor']['p50']:+.2f} ms, cpu {h['product']['cpu'] - h['floor']['cpu']:+.2f} ms)"
-              f"\n  (in process, for comparison: product / floor p50 x{t['product']['p50'] / t['floor']['p50']:.2f}, cpu "
-              f"x{t['product']['cpu'] / t['floor']['cpu']:.2f}; on a loaded machine the cpu ratio is the steadier one)\n")
+              f"mean x{h['product']['mean'] / h['floor']['mean']:.2f}   "
+              f"cpu x{h['product']['cpu'] / h['floor']['cpu']:.2f}   (product - floor: p50 "
+              f"{h['product']['p50'] - h['floor']['p50']:+.2f} ms, "
+              f"cpu {h['product']['cpu'] - h['floor']['cpu']:+.2f} ms)"
+              f"\n  (in process, for comparison: product / floor p50 "
+              f"x{t['product']['p50'] / t['floor']['p50']:.2f}, cpu x{t['product']['cpu'] / t['floor']['cpu']:.2f}; "
+              f"on a loaded machine the cpu ratio is the steadier one)\n")
         p(f"  first request of a container (cold, clients already built): {self.cold_ms:.1f} ms\n")
         bp50, bmean, bsize = self.batch_ms
         p(f"  batch of {bsize}: p50 {bp50:.1f} ms per request = {bp50 / bsize:.2f} ms per claim "
@@ -952,7 +955,8 @@ class Bench:
             inner_wall += wall
             inner_cpu += cpu
             p(f"  {'    ' + label:<44}{wall:>8.2f}{cpu:>8.2f}{steps.calls[label] / k:>7.1f}\n")
-        p(f"  {'    rest: routing, middleware, response':<44}{app_wall - inner_wall:>8.2f}{app_cpu - inner_cpu:>8.2f}\n\n")
+        rest = "    rest: routing, middleware, response"
+        p(f"  {rest:<44}{app_wall - inner_wall:>8.2f}{app_cpu - inner_cpu:>8.2f}\n\n")
 
     def _report_profile(self) -> None:
         stats, k = self.profile_stats

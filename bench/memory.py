@@ -11,10 +11,11 @@ demo data. Then, each in a fresh ``python`` process with the API function's Lamb
   same claim item and a SendMessage;
 - *interpreter*: ``python -c pass``, what the interpreter itself holds.
 
-Each runs twice (the second with at most 200 claims): once for the resident set (the RSS at checkpoints and the peak, ``VmHWM``: the
-process's ``ru_maxrss`` would still hold this benchmark's own peak, inherited across fork and exec), once under
-``tracemalloc`` (which slows the run and grows the RSS itself) for the peak of Python's own
-allocations. It prints figures and never asserts on them; it fails only when a claim is not accepted.
+Each runs twice (the second with at most 200 claims): once for the resident set (the RSS at
+checkpoints and the peak, ``VmHWM``: the process's ``ru_maxrss`` would still hold this benchmark's own
+peak, inherited across fork and exec), once under ``tracemalloc`` (which slows the run and grows the
+RSS itself) for the peak of Python's own allocations. It prints figures and never asserts on them; it
+fails only when a claim is not accepted.
 """
 from __future__ import annotations
 

@@ -186,7 +186,8 @@ class CapacityModel:
         if failed:
             return factor * _units(item_size(old) if old else 0, KB), 0
         if old is None:  # never seen: an item under 1 KB present in every index whose projection it touches
-            gsis = [g for g in (shape.gsis if shape else ()) if g.projection == "ALL" or touched & (set(g.include) | set(g.keys))]
+            gsis = [g for g in (shape.gsis if shape else ())
+                    if g.projection == "ALL" or touched & (set(g.include) | set(g.keys))]
             return factor, len(gsis)
         gsi = 0
         for g in shape.gsis:
@@ -223,7 +224,8 @@ class CapacityModel:
                     self.remember(table, item)
             rru = _units(sum(item_size(i) for i in items), READ_UNIT) * (1 if params.get("ConsistentRead") else 0.5)
         elif op == "TransactGetItems":
-            for entry, answer in zip(params["TransactItems"], parsed.get("Responses") or []):
+            # one response per item; none at all when the transaction was refused
+            for entry, answer in zip(params["TransactItems"], parsed.get("Responses") or [], strict=False):
                 item = (answer or {}).get("Item")
                 self.remember(entry["Get"]["TableName"], item)
                 rru += 2 * _units(item_size(item) if item else 0, READ_UNIT)
@@ -461,7 +463,8 @@ class Pipeline:
 
     def add(self, key: str, label: str, per: int, tally: Tally, unit: str = "claim") -> None:
         if tally.unhooked:
-            self.notes.append(f"WARNING: {label}: calls from clients the benchmark did not hook: {dict(tally.unhooked)}")
+            self.notes.append(f"WARNING: {label}: calls from clients the benchmark did not hook: "
+                              f"{dict(tally.unhooked)}")
         self.rows[key] = Row(label, per, tally, unit)
 
     def check(self, ok: bool, message: str) -> None:

@@ -103,7 +103,8 @@ def cases(path: str, items: list[StoredPolicy], n: int) -> list[Case]:
     for k in range(n):
         if path == "no_match":
             j = len(items) + k  # keys of the same shape that no stored policy has
-            number, order_id, phone, plate = f"PB{2026000000 + j}", f"ORD-{j:08d}", f"+86139{j:08d}", f"沪B{j % 100000:05d}"
+            number, order_id = f"PB{2026000000 + j}", f"ORD-{j:08d}"
+            phone, plate = f"+86139{j:08d}", f"沪B{j % 100000:05d}"
             out.append(Case(sub("motor", policy_number=number, order_id=order_id, claimant_phone=phone, plate=plate),
                             "eleme", None,
                             (("GetItem", None, "policy_number", number), ("Query", order_index, "order_id", order_id),
@@ -163,7 +164,9 @@ def run(args, out) -> None:
     from chalicelib.settings import get_settings
     from infra.provision import create_tables
 
-    progress = lambda message: print(f"[bench] {message}", file=sys.stderr, flush=True)  # noqa: E731
+    def progress(message: str) -> None:
+        print(f"[bench] {message}", file=sys.stderr, flush=True)
+
     progress(f"tables, then {args.policies} policies by batch_write")
     t0 = time.perf_counter()
     create_tables()
@@ -195,7 +198,8 @@ def run(args, out) -> None:
         for i, case in enumerate(todo):
             timed = i >= args.warmup
 
-            def product() -> None:
+            # both run within this iteration: the loop's values are bound as defaults all the same
+            def product(case: Case = case, timed: bool = timed, measured: Window = measured, path: str = path) -> None:
                 with counter.window() as w:
                     got = resolver.resolve(case.submission, case.owner)
                 if timed:
@@ -208,7 +212,7 @@ def run(args, out) -> None:
                     raise RuntimeError(f"{path}: resolved {got.outcome.value} {number}, expected "
                                        f"{want.value} {case.expected}")
 
-            def floor() -> None:
+            def floor(case: Case = case) -> None:
                 for op, index, attribute, value in case.floor:
                     floor_call(ddb, table, op, index, attribute, value)
 
@@ -244,7 +248,8 @@ def report(out, args, results: list[PathResult], load_s: float, unhooked: dict) 
       "requests, retries included)\n")
     p(f"  {'path':<16}{'n':>6}{'calls':>8}{'http':>7}  by operation (per resolution)\n")
     for r in results:
-        ops = ", ".join(f"{op} {c / r.n:.2f}" for op, c in sorted(r.window.calls.items(), key=lambda kv: (-kv[1], kv[0])))
+        by_count = sorted(r.window.calls.items(), key=lambda kv: (-kv[1], kv[0]))
+        ops = ", ".join(f"{op} {c / r.n:.2f}" for op, c in by_count)
         p(f"  {r.path:<16}{r.n:>6}{r.window.total / r.n:>8.2f}{r.window.http / r.n:>7.2f}  {ops}\n")
     p("\n")
 

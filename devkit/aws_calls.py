@@ -50,12 +50,16 @@ def app_clients() -> list:
     repository's own connection (transactions, shared by the rate limiter and the attachment
     index), the SQS client (queues and contacts) and the S3 client."""
     from chalicelib import bootstrap
+    from chalicelib.adapters.claims import DynamoClaimRepository
     from chalicelib.adapters.models import ALL_MODELS
+    from chalicelib.adapters.sqs import SqsClaimQueue
 
     container = bootstrap.container()
     clients = [model._get_connection().connection.client for model in ALL_MODELS]
-    clients.append(container.claims._conn().client)
-    clients.append(container.queue._client)
+    if isinstance(container.claims, DynamoClaimRepository):
+        clients.append(container.claims.connection().client)
+    if isinstance(container.queue, SqsClaimQueue):
+        clients.append(container.queue.client)
     store = container.attachment_store
     if hasattr(store, "client"):
         clients.append(store.client)  # made now if it was not yet

@@ -113,6 +113,13 @@ class Claim:
     partner_id: str | None = None  # partner channels
 
     @property
+    def partner(self) -> str:
+        """The partner that sends a partner channel's claim."""
+        if self.partner_id is None:
+            raise ValueError(f"claim {self.index} ({self.channel}) has no partner")
+        return self.partner_id
+
+    @property
     def amount(self) -> str:
         options = AMOUNTS[self.policy.product]
         return options[self.index % len(options)]
@@ -240,7 +247,7 @@ def plan(claims: list[Claim], run: int) -> list[Job]:
                "ivr_events": Sender.ivr_event, "connect": Sender.connect}
     for claim in claims:
         if claim.channel == "partner_batch":
-            group = pending[claim.partner_id]
+            group = pending[claim.partner]
             group.append(claim)
             if len(group) == BATCH_SIZE:
                 jobs.append(Job("partner_batch", list(group), Sender.partner_batch))
@@ -315,13 +322,13 @@ class Sender:
         item = Item(f"{claim.partner_id}#{key}")
         record, response = self._post("partner", f"{self.stack.api_url}/v1/claims", [item],
                                        json=partner_body(claim, self.run),
-                                       headers={"x-api-key": self.keys[claim.partner_id], "Idempotency-Key": key})
+                                       headers={"x-api-key": self.keys[claim.partner], "Idempotency-Key": key})
         if response is not None and response.status_code < 300:
             item.status, item.claim_id = response.status_code, (_json_or_none(response) or {}).get("claim_id")
         return [record]
 
     def partner_batch(self, claims: list[Claim]) -> list[Record]:
-        partner = claims[0].partner_id
+        partner = claims[0].partner
         bodies = [partner_body(c, self.run) for c in claims]
         items = [Item(f"{partner}#ext:{b['external_ref']}") for b in bodies]
         record, response = self._post("partner_batch", f"{self.stack.api_url}/v1/claims/batch", items,
@@ -564,7 +571,8 @@ def _scan(ddb, table: str, attributes: list[str]) -> list[dict]:
 
     des = TypeDeserializer()
     names = {f"#a{n}": name for n, name in enumerate(attributes)}  # many of them are reserved words
-    items, start = [], None
+    items: list[dict] = []
+    start = None
     while True:
         kwargs = {"TableName": table, "ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names,
                   "ConsistentRead": True}
@@ -601,7 +609,7 @@ def resolve_twilio(burst: Burst, counted: Count) -> None:
 
     by_key = defaultdict(list)
     for claim_id, claim in counted.claims.items():
-        by_key[claim.get("idempotency_key")].append(claim_id)
+        by_key[claim.get("idempotency_key") or ""].append(claim_id)
     for item in burst.items:
         if item.twiml is None or item.claim_id is not None:
             continue
@@ -667,7 +675,7 @@ def problems(burst: Burst, counted: Count, limit: int = 20) -> list[str]:
     claims, timelines = counted.claims, counted.timelines
     by_key: dict[str, list[str]] = defaultdict(list)
     for claim_id, claim in claims.items():
-        by_key[claim.get("idempotency_key")].append(claim_id)
+        by_key[claim.get("idempotency_key") or ""].append(claim_id)
 
     # stored exactly once
     for key, ids in by_key.items():
@@ -675,7 +683,7 @@ def problems(burst: Burst, counted: Count, limit: int = 20) -> list[str]:
             found["one key, several claims"].append(f"{key}: {sorted(ids)}")
     accepted: dict[str, Item] = {}
     for item in burst.items:
-        if not item.accepted:
+        if item.claim_id is None:  # not accepted
             continue
         if item.claim_id in accepted:
             found["one claim id answered to two submissions"].append(f"{item.claim_id}: {item.key}, "

@@ -16,8 +16,8 @@ row was imported, 2 when some rows were rejected or could not be written (the ot
 
 Customer ids not given in the file are derived from the ID number, phone or policy number with an
 HMAC keyed by the CUSTOMER_ID_KEY setting (keep it as secret as an API key, and the same across runs:
-another key gives other ids). Region and credentials come from the environment as boto3 reads them; ``--endpoint-url`` (or the
-standard ``AWS_ENDPOINT_URL``) points the writes at a local moto server.
+another key gives other ids). Region and credentials come from the environment as boto3 reads them;
+``--endpoint-url`` (or the standard ``AWS_ENDPOINT_URL``) points the writes at a local moto server.
 """
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
+
+from pynamodb.models import Model
 
 from chalicelib.adapters.models import CustomerModel, PolicyModel
 from chalicelib.domain.identity import normalise_phone, normalise_plate, normalise_policy_number
@@ -130,7 +132,7 @@ def resident_id_problem(value: str) -> str | None:
         born = None
     if born is None or born.year < 1900:
         return "holder_id_number does not contain a valid birth date"
-    total = sum(int(digit) * weight for digit, weight in zip(value[:17], _ID_WEIGHTS))
+    total = sum(int(digit) * weight for digit, weight in zip(value[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK[total % 11] != value[17]:
         return "holder_id_number fails its check digit"
     return None
@@ -261,11 +263,14 @@ def validate_row(fields: Mapping[str, Any], products: Collection[str] | None = N
     if problems:
         return problems
     # narrowed by the checks above
-    assert policy_number and product and holder_name and language and (customer_id or customer_id_key)
+    assert policy_number and product and holder_name and language
+    if not customer_id:
+        assert customer_id_key is not None
+        customer_id = derive_customer_id(customer_id_key, policy_number, phone, id_number)
     return ValidRow(
         policy_number=policy_number, product=product, starts_on=dates["starts_on"].isoformat(),
         ends_on=dates["ends_on"].isoformat(), holder_name=holder_name,
-        customer_id=customer_id or derive_customer_id(customer_id_key, policy_number, phone, id_number),
+        customer_id=customer_id,
         holder_phone=phone, holder_id_number=id_number, plate=plate, order_id=order_id,
         partner_id=partner_id, status=status, language=language)
 
@@ -338,7 +343,8 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | BadLi
             if len(values) > len(names):
                 yield line, BadLine(f"row has {len(values)} values but the header has {len(names)} columns")
                 continue
-            yield line, {name: value for name, value in zip(names, values) if name or value.strip()}
+            # a short row leaves its last columns empty
+            yield line, {name: value for name, value in zip(names, values, strict=False) if name or value.strip()}
     except csv.Error as error:
         raise MalformedFile(f"malformed CSV near line {reader.line_num} ({error})") from None
 
@@ -370,7 +376,14 @@ def jsonl_rows(lines: Iterable[bytes]) -> Iterator[tuple[int, dict[str, Any] | B
 
 # -- writing -----------------------------------------------------------------------------------------
 
-KEY_OF_TABLE = {model.Meta.table_name: model._hash_keyname for model in (PolicyModel, CustomerModel)}
+def _hash_key(model: type[Model]) -> str:
+    name = model._hash_keyname
+    if name is None:
+        raise TypeError(f"{model.__name__} has no hash key")
+    return name
+
+
+KEY_OF_TABLE = {model.Meta.table_name: _hash_key(model) for model in (PolicyModel, CustomerModel)}
 
 
 @dataclass
@@ -540,7 +553,8 @@ def import_file(path: Path, writer: BatchWriter | None, report: Report,
     unwritten_before = len(writer.unwritten) if writer else 0
     for line, fields in read_rows(path):
         counts.read += 1
-        result = [fields.reason] if isinstance(fields, BadLine) else validate_row(fields, products, customer_id_key=customer_id_key)
+        result = ([fields.reason] if isinstance(fields, BadLine)
+                  else validate_row(fields, products, customer_id_key=customer_id_key))
         if isinstance(result, list):
             counts.rejected += 1
             report.rejected(path, line, result)
@@ -609,15 +623,15 @@ def import_files(paths: Iterable[Path | str], *, client: Any = None, dry_run: bo
                  writer: BatchWriter | None = None) -> Outcome:
     """Every file in order (all checked readable first). Writes through ``writer``, else one built on
     ``client``, else on a client from the environment; nothing is written on a dry run."""
-    paths = [Path(p) for p in paths]
+    files = [Path(p) for p in paths]
     report = report or Report()
-    outcome = Outcome(Counts(), files=len(paths), dry_run=dry_run)
+    outcome = Outcome(Counts(), files=len(files), dry_run=dry_run)
     try:
-        for path in paths:
+        for path in files:
             check_readable(path)
         if not dry_run and writer is None:
             writer = BatchWriter(client if client is not None else dynamodb_client(endpoint_url))
-        for path in paths:
+        for path in files:
             counts = import_file(path, None if dry_run else writer, report)
             report.file_done(path, counts, dry_run)
             outcome.counts.add(counts)

@@ -200,7 +200,7 @@ def whole_number_from_env(variable: str, default: int, least: int = 0, most: int
     value = int(raw) if raw.isdigit() else None
     wrong = ("not a whole number" if value is None else f"below {least}" if value < least
              else f"above {most}" if most is not None and value > most else None)
-    if wrong:
+    if value is None or wrong:
         shape = f"from {least} to {most}" if most is not None else f"at least {least}"
         raise StartupError(f"invalid setting {variable}: {wrong}; expected a whole number {shape} (default {default})")
     return value

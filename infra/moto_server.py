@@ -125,7 +125,9 @@ def _undoes_its_own_items(transact):
 
 def _clock(original):
     def now(dt=None):
-        return original(dt) if dt is not None else time.time() * (1000.0 if original.__name__.endswith("millis") else 1.0)
+        if dt is not None:
+            return original(dt)
+        return time.time() * (1000.0 if original.__name__.endswith("millis") else 1.0)
     return now
 
 
@@ -160,14 +162,19 @@ def patch_moto() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
     from moto.sqs.models import Queue
 
-    DomainDispatcherApplication.__call__ = _one_at_a_time(DomainDispatcherApplication.__call__)
-    Queue.wait_for_messages = _lets_go_while_waiting(Queue.wait_for_messages)
-    dynamodb.copy = _NoTableCopies(Table)
-    dynamodb.DynamoDBBackend.transact_write_items = _undoes_its_own_items(
-        dynamodb.DynamoDBBackend.transact_write_items)
-    Table.query = _query_reads_only_what_it_needs(Table.query)
+    # Replacing moto's own methods is what this server is (see the module's docstring): the checker is
+    # told so once per patch.
+    DomainDispatcherApplication.__call__ = _one_at_a_time(  # type: ignore[method-assign]  # see above
+        DomainDispatcherApplication.__call__)
+    Queue.wait_for_messages = _lets_go_while_waiting(  # type: ignore[method-assign]  # see above
+        Queue.wait_for_messages)
+    dynamodb.copy = _NoTableCopies(Table)  # type: ignore[assignment]  # see above: stands in for the module
+    backend = dynamodb.DynamoDBBackend
+    backend.transact_write_items = _undoes_its_own_items(  # type: ignore[method-assign]  # see above
+        backend.transact_write_items)
+    Table.query = _query_reads_only_what_it_needs(Table.query)  # type: ignore[method-assign]  # see above
     sqs.unix_time, sqs.unix_time_millis = _clock(sqs.unix_time), _clock(sqs.unix_time_millis)
-    sqs.SQSBackend.is_message_valid_based_on_retention_period = _retention_period_holds
+    sqs.SQSBackend.is_message_valid_based_on_retention_period = _retention_period_holds  # type: ignore[method-assign]  # see above
 
 
 def main(argv: list[str] | None = None) -> None:

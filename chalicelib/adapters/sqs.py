@@ -44,6 +44,11 @@ class SqsClaimQueue:
     Inside ``deferred()`` (one consumer batch, this thread only) messages are collected and sent on
     exit with SendMessageBatch; elsewhere each is one SendMessage."""
 
+    @property
+    def client(self):
+        """The SQS client it sends with (the benchmarks and tests count its calls)."""
+        return self._client
+
     def __init__(self, client, scoring_url: str | None = None, dispatch_url: str | None = None,
                  notify_url: str | None = None, notify_dlq_url: str | None = None):
         self._client = client

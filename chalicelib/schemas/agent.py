@@ -1,7 +1,7 @@
 """Requests of the agents' and surveyors' routes."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -13,6 +13,10 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 
 
 REASON_CODES = REJECTION_REASONS + OVERRIDE_REASON_CODES
+if TYPE_CHECKING:
+    ReasonCode = str  # the checker sees a string; pydantic, the enum of the codes above
+else:
+    ReasonCode = Literal[REASON_CODES]
 
 
 class _Strict(BaseModel):
@@ -26,7 +30,7 @@ class DecisionIn(_Strict):
     # why, from a fixed list: a rejection's as the customer reads it (chalicelib/domain/outcome.py; `reason`
     # stays the agent's own note, never shown to the customer), an override's above the claimed amount
     # (chalicelib/domain/overrides.py)
-    reason_code: Literal[REASON_CODES] | None = None  # type: ignore[valid-type]
+    reason_code: ReasonCode | None = None
     # a supervisor's explicit "this override is above the cover's limit" (refused for anyone else)
     exceeds_limit: bool = False
 

@@ -7,12 +7,17 @@ Imported lazily, by the document's builder only: nothing here runs on a cold sta
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.claim import Channel, ClaimStatus, Segment
 from chalicelib.domain.outcome import REJECTION_REASONS
+
+if TYPE_CHECKING:
+    RejectionCode = str  # the checker sees a string; pydantic, the enum of domain/outcome.py's codes
+else:
+    RejectionCode = Literal[REJECTION_REASONS]
 
 Language = Literal["zh-CN", "en"]
 
@@ -119,7 +124,7 @@ class OutcomeOut(_Out):
     """A decided claim, as the customer is told: never the agent's own note, a score or a rule."""
 
     result: Literal["approved", "rejected"]
-    reason_code: Literal[REJECTION_REASONS] | None = Field(  # type: ignore[valid-type]
+    reason_code: RejectionCode | None = Field(
         description="A rejection's reason; null for an approval, or a rejection decided without a code.")
     message: CustomerMessageOut = Field(description="Plain words for the customer, in both languages.")
 

@@ -23,10 +23,11 @@ if __name__ == "__main__":
     sys.path[0:1] = [str(PROJECT_ROOT)]
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # Node 20 runs the CDK; it only warns
-import aws_cdk as cdk  # noqa: E402
+# after the path and the environment above are set:
+import aws_cdk as cdk  # noqa: E402 - see above
 
-from infra.cdk.stack import ClaimsIntakeStack, DeploySettings  # noqa: E402
-from infra.cdk.stages import chalice_stages  # noqa: E402
+from infra.cdk.stack import ClaimsIntakeStack, DeploySettings  # noqa: E402 - see above
+from infra.cdk.stages import chalice_stages  # noqa: E402 - see above
 
 DEFAULT_OUTDIR = PROJECT_ROOT / "infra" / "cdk" / "cdk.out"
 
@@ -35,10 +36,9 @@ def build_app(workdir: Path, *, outdir: Path | None = None, source_dir: Path = P
               context: dict | None = None) -> tuple[cdk.App, list[ClaimsIntakeStack]]:
     """The CDK app and its stacks. ``workdir`` takes Chalice's packaging output (`chalice.out`);
     the CDK copies what it needs into the cloud assembly, so it may go once ``synth()`` is done."""
-    kwargs = {}
-    if not os.environ.get("CDK_OUTDIR"):  # else the CDK CLI says where it wants the assembly
-        kwargs["outdir"] = str(outdir or DEFAULT_OUTDIR)
-    app = cdk.App(context=context or None, **kwargs)
+    # Where the CLI asks for the assembly (CDK_OUTDIR), it goes there; else to ``outdir``.
+    app = cdk.App(context=context or None,
+                  outdir=None if os.environ.get("CDK_OUTDIR") else str(outdir or DEFAULT_OUTDIR))
     stage = app.node.try_get_context("stage")
     stages = [stage] if stage else chalice_stages()
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")

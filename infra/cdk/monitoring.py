@@ -116,7 +116,8 @@ class Monitoring(Construct):
                 title="API: 4XX / 5XX", width=12, height=6,
                 left=[cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name=name,
                                         dimensions_map={"ApiName": api_name, "Stage": api_stage},
-                                        statistic="Sum", period=PERIOD, label=name) for name in ("4XXError", "5XXError")]),
+                                        statistic="Sum", period=PERIOD, label=name)
+                      for name in ("4XXError", "5XXError")]),
         )
 
     def _alarm(self, construct_id: str, name: str, metric: cloudwatch.IMetric, *, threshold: float,

@@ -15,6 +15,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 from aws_cdk import Annotations, ArnFormat, Aws, CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags
@@ -114,7 +115,7 @@ def missing_distributions(deployment_zip: Path, requirements: Path) -> list[str]
     for line in requirements.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line and not line.startswith("-"):
-            wanted.append(re.split(r"[\s\[<>=!~;]", line, 1)[0])
+            wanted.append(re.split(r"[\s\[<>=!~;]", line, maxsplit=1)[0])
     with zipfile.ZipFile(deployment_zip) as archive:
         present = {_dist_name(n.split("/", 1)[0].split("-", 1)[0]) for n in archive.namelist()
                    if n.split("/", 1)[0].endswith(".dist-info")}
@@ -397,7 +398,8 @@ class ClaimsIntakeStack(Stack):
     # -- triggers and callers --------------------------------------------------------------------
 
     def _wire_s3_triggers(self) -> None:
-        cfn_bucket: s3.CfnBucket = self.bucket.node.default_child
+        # an L2 bucket's default child is its CfnBucket (CDK's contract; the type says only IConstruct)
+        cfn_bucket = cast(s3.CfnBucket, self.bucket.node.default_child)
         configurations = []
         for trigger in self.chalice.s3_triggers:
             if trigger.bucket != ATTACHMENTS_BUCKET:  # the app's name; deployed, the bucket is this stack's
